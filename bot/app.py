@@ -1,0 +1,67 @@
+"""Wire settings, Redis, the NLU model, content and catalogs into one `Engine`.
+
+Both channels and every command that needs the engine start here, so a console chat and the
+Telegram bot run the very same engine, Redis and model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.config import Settings
+from bot.content import Content
+from bot.engine import Engine
+from bot.i18n import Catalogs
+from bot.redis_server import RedisServer
+from bot.store import Store, connect
+from nlu.interpreter import Interpreter
+from nlu.train import model_path
+
+log = logging.getLogger("avrr.app")
+
+
+def private_redis(settings: Settings) -> RedisServer:
+    """The project's own Redis for `make run`: unix socket and append-only data under var/redis."""
+    data = settings.var_dir / "redis"
+    return RedisServer(data, unix_socket=data / "redis.sock")
+
+
+@asynccontextmanager
+async def redis_url(settings: Settings) -> AsyncIterator[str]:
+    """REDIS_URL when set; otherwise start (or reuse) the private server, and stop what we started."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    server = private_redis(settings)
+    if server.is_running():
+        yield server.url
+        return
+    server.start()
+    log.info("started private redis-server", extra={"dir": str(server.data_dir)})
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def load_interpreter(settings: Settings, languages: list[str]) -> Interpreter:
+    """The model trained from the current data (see `avrr train`)."""
+    return Interpreter.load(model_path(settings.root, settings.var_dir), languages)
+
+
+@asynccontextmanager
+async def engine(settings: Settings, interpreter: Interpreter | None = None) -> AsyncIterator[Engine]:
+    """An engine with everything it needs, closed cleanly afterwards."""
+    catalogs = Catalogs(settings.locales_dir)
+    content = Content(settings.content_dir)
+    interpreter = interpreter or load_interpreter(settings, catalogs.languages)
+    async with redis_url(settings) as url:
+        redis = connect(url)
+        try:
+            store = Store(redis, settings.session_ttl)
+            await store.ping()
+            yield Engine(settings, store, interpreter, content, catalogs)
+        finally:
+            await redis.close()

@@ -1,0 +1,1 @@
+"""Thin channels: turn a platform's updates into engine Events and render its Replies."""

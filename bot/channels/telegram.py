@@ -1,0 +1,222 @@
+"""The Telegram channel (python-telegram-bot v22): updates in, engine replies out.
+
+One small async function per handler, the Application wired in `build_application`. State
+lives in the engine's Redis, not in PTB's persistence or ConversationHandler, so several
+workers can serve one bot. Only private chats are served here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ChatAction, MessageLimit, ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import logs
+from bot.core import Event, Reply
+from bot.engine import Engine
+from bot.i18n import N_
+
+log = logging.getLogger("avrr.telegram")
+
+RLM = "\u200f"  # right-to-left mark: keeps RTL paragraphs right-to-left when they start with Latin
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+COMMANDS = (
+    ("start", N_("Start again")),
+    ("menu", N_("Main menu")),
+    ("language", N_("Change language")),
+    ("help", N_("Help")),
+    ("privacy", N_("What is kept")),
+    ("forget", N_("Delete my data")),
+)
+
+
+def _user(update: Update) -> tuple[str, str | None]:
+    user = update.effective_user
+    if user is None:
+        return "tg:anonymous", None
+    return f"tg:{user.id}", user.language_code
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split escaped HTML text at line breaks so each part fits Telegram's limit."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one very long line: cut it, never inside an entity like &amp;
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            amp = line.rfind("&", 0, cut)
+            if amp != -1 and ";" not in line[amp:cut]:
+                cut = amp
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def to_html(reply: Reply) -> str:
+    """Escape the reply's text, bold its title, and mark RTL paragraphs."""
+    body = html.escape(reply.text, quote=False)
+    if reply.title:
+        body = f"<b>{html.escape(reply.title, quote=False)}</b>\n\n{body}"
+    if reply.rtl:
+        body = "\n".join(RLM + line if line else line for line in body.split("\n"))
+    return body
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    rows = [
+        [InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.action)
+         for b in row]
+        for row in reply.buttons
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply]) -> None:
+    """Send replies in order; buttons go on the last part of a split message."""
+    for reply in replies:
+        parts = split_message(to_html(reply))
+        for i, part in enumerate(parts):
+            await context.bot.send_message(
+                chat_id,
+                part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply) if i == len(parts) - 1 else None,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+
+
+def _engine(context: ContextTypes.DEFAULT_TYPE) -> Engine:
+    return context.application.bot_data["engine"]
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start, optionally with a deep-link payload (t.me/<bot>?start=<payload>)."""
+    user, lang = _user(update)
+    payload = " ".join(context.args or [])
+    event = Event(user=user, kind="command", command="start", payload=payload, client_lang=lang)
+    await send(context, update.effective_chat.id, await _engine(context).handle(event))
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other /command: handled by the engine, never by the NLU."""
+    user, lang = _user(update)
+    text = update.effective_message.text or ""
+    name, _, payload = text[1:].partition(" ")
+    event = Event(user=user, kind="command", command=name.split("@", 1)[0], payload=payload.strip(),
+                  client_lang=lang)
+    await send(context, update.effective_chat.id, await _engine(context).handle(event))
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A typed message: show 'typing…' while the engine understands it."""
+    user, lang = _user(update)
+    chat_id = update.effective_chat.id
+    await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    event = Event(user=user, kind="text", text=update.effective_message.text or "", client_lang=lang)
+    await send(context, chat_id, await _engine(context).handle(event))
+
+
+async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice, locations, contacts…: a polite 'text only' answer."""
+    user, lang = _user(update)
+    event = Event(user=user, kind="other", client_lang=lang)
+    await send(context, update.effective_chat.id, await _engine(context).handle(event))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An inline button: stop the client's spinner first, then answer in the chat."""
+    query = update.callback_query
+    await query.answer()
+    if query.message is None:
+        return
+    user, lang = _user(update)
+    event = Event(user=user, kind="button", button=query.data or "", client_lang=lang)
+    await send(context, query.message.chat.id, await _engine(context).handle(event))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure without any message text, and tell the person something went wrong."""
+    error = context.error
+    log.error("telegram handler failed", extra={"error": type(error).__name__,
+                                               "where": logs.where(error) if error else "?"})
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        user, lang = _user(update)
+        try:
+            replies = await _engine(context).handle(Event(user=user, kind="error", client_lang=lang))
+            await send(context, update.effective_chat.id, replies)
+        except Exception as exc:  # the apology itself failed (e.g. network down): log and give up
+            log.error("could not send error message", extra={"error": type(exc).__name__})
+
+
+async def set_commands(application: Application) -> None:
+    """Register the command menu in every language the bot speaks."""
+    engine: Engine = application.bot_data["engine"]
+    for lang in [None, *engine.languages]:
+        _ = engine.catalogs.gettext(lang or engine.settings.default_language)
+        commands = [BotCommand(name, _(desc)) for name, desc in COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=lang)
+
+
+def build_application(engine: Engine, token: str, api_base_url: str) -> Application:
+    """The python-telegram-bot Application, wired in one place."""
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api_base_url}/bot")
+        .base_file_url(f"{api_base_url}/file/bot")
+        .build()
+    )
+    application.bot_data["engine"] = engine
+    application.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
+    application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_command))
+    application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
+    application.add_handler(MessageHandler(PRIVATE & ~filters.TEXT, on_other))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def run_polling(engine: Engine, token: str, api_base_url: str, stop: asyncio.Event,
+                      poll_timeout: int = 30) -> None:
+    """Serve the bot by long polling until `stop` is set."""
+    application = build_application(engine, token, api_base_url)
+    async with application:
+        await set_commands(application)
+        await application.start()
+        await application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+        log.info("telegram polling started", extra={"mode": "polling"})
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()

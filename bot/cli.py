@@ -1,0 +1,157 @@
+"""The `avrr` command line: one entry point for running, chatting, routing and training."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot import logs
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    logs.setup(settings.log_level)
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve Telegram by polling (or, with --console-if-no-token and no token, chat in the terminal)."""
+    settings = _settings()
+    if not settings.telegram_token:
+        if args.console_if_no_token:
+            print("TELEGRAM_BOT_TOKEN is not set, so the assistant opens in this terminal instead.\n"
+                  "To run it on Telegram: get a token from @BotFather, then\n"
+                  "  export TELEGRAM_BOT_TOKEN=123456:ABC...   (or put it in .env) and run `make run` again.\n",
+                  file=sys.stderr)
+            return cmd_chat(args)
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get one from @BotFather (see README)")
+    from bot import app
+    from bot.channels.telegram import run_polling
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with app.engine(settings) as engine:
+            await run_polling(engine, settings.telegram_token or "", settings.telegram_api_base_url, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """The same conversation in the terminal (scriptable through stdin)."""
+    settings = _settings()
+    from bot import app
+    from bot.channels.console import chat
+
+    async def main() -> None:
+        async with app.engine(settings) as engine:
+            await chat(engine, client_lang=getattr(args, "lang", None))
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    """Print what the bot would do with a message (or each stdin line with --jsonl)."""
+    settings = _settings()
+    from bot.engine import Understanding
+    from bot.i18n import available_languages
+
+    languages = available_languages(settings.locales_dir)
+    from bot.app import load_interpreter
+
+    understanding = Understanding(settings, load_interpreter(settings, languages), languages)
+
+    async def one(text: str) -> str:
+        d = await understanding.decide(text)
+        return json.dumps({"text": text, "lang": d.lang, "route": d.route, "country": d.country,
+                           "intent": d.intent, "confidence": round(d.confidence, 4)}, ensure_ascii=False)
+
+    async def main() -> None:
+        if args.jsonl:
+            for line in sys.stdin:
+                text = line.rstrip("\n")
+                if text.strip():
+                    print(await one(text), flush=True)
+        else:
+            print(await one(" ".join(args.text)))
+
+    if not args.jsonl and not args.text:
+        raise ConfigError("avrr route needs a message, or --jsonl to read one per line from stdin")
+    asyncio.run(main())
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the NLU model if config.yml, the normaliser or the training data changed."""
+    settings = _settings()
+    from nlu.train import train
+
+    path = train(settings.root, settings.var_dir, force=args.force)
+    print(f"NLU model: {path.relative_to(settings.root) if path.is_relative_to(settings.root) else path}")
+    return 0
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    """Check the content files; exit 1 when any error is found."""
+    settings = _settings()
+    from bot.content import check
+    from bot.i18n import available_languages
+
+    problems = check(settings.content_dir, available_languages(settings.locales_dir), dt.date.today(),
+                     settings.review_max_age_days)
+    for line in problems:
+        print(line)
+    errors = sum(1 for p in problems if p.startswith("error"))
+    warnings = len(problems) - errors
+    print(f"content check: {errors} errors, {warnings} warnings")
+    return 1 if errors else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="avrr", description="AVRR Assistant: voluntary return information.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the Telegram bot (polling)")
+    p.add_argument("--console-if-no-token", action="store_true",
+                   help="open the terminal chat when TELEGRAM_BOT_TOKEN is not set (make run)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("chat", help="talk to the assistant in this terminal")
+    p.add_argument("--lang", help="pretend the client's language is this code (like Telegram's language_code)")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("route", help="print the language, route and country for a message as JSON")
+    p.add_argument("text", nargs="*", help="the message")
+    p.add_argument("--jsonl", action="store_true", help="read one message per line on stdin, print JSON lines")
+    p.set_defaults(func=cmd_route)
+
+    p = sub.add_parser("train", help="train the NLU model when its inputs changed")
+    p.add_argument("--force", action="store_true", help="train even if a model for these inputs exists")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("content", help="content tools")
+    csub = p.add_subparsers(dest="content_command", required=True)
+    c = csub.add_parser("check", help="check schema, languages, sources, dates, links and page length")
+    c.set_defaults(func=cmd_content_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"avrr: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

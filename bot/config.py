@@ -1,0 +1,157 @@
+"""Settings from environment variables (and an optional `.env`), checked once at start.
+
+Every setting is documented in the README's configuration table. A bad value raises
+`ConfigError` with one line that names the variable, so the operator knows what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the assistant reads from its environment."""
+
+    env: str = "development"
+    secret: str = ""
+    telegram_token: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    redis_url: str | None = None
+    default_language: str = "en"
+    session_ttl_days: int = 30
+    nlu_threshold: float = 0.5
+    review_max_age_days: int = 180
+    log_level: str = "INFO"
+    root: Path = ROOT
+    var_dir: Path = field(default=ROOT / "var")
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def locales_dir(self) -> Path:
+        return self.root / "locales"
+
+    @property
+    def session_ttl(self) -> int:
+        """Session lifetime in seconds."""
+        return self.session_ttl_days * 86400
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} must be between {low} and {high}")
+    return value
+
+
+def _float(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} must be between {low} and {high}")
+    return value
+
+
+def _dev_secret(var_dir: Path) -> str:
+    """A per-machine secret for development, created once and kept in var/ (mode 600)."""
+    path = var_dir / "dev-secret"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def load_settings(environ: dict[str, str] | None = None, root: Path = ROOT) -> Settings:
+    """Read settings from `.env` (if present) overlaid by the real environment."""
+    env: dict[str, str] = {}
+    dotenv = root / ".env"
+    if environ is None:
+        if dotenv.exists():
+            env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        env.update(os.environ)
+    else:
+        env.update(environ)
+
+    mode = env.get("AVRR_ENV", "development").strip() or "development"
+    if mode not in ("development", "production"):
+        raise ConfigError(f"AVRR_ENV={mode!r} must be 'development' or 'production'")
+
+    var_dir = Path(env.get("AVRR_VAR_DIR", "").strip() or root / "var")
+
+    secret = env.get("AVRR_SECRET", "").strip()
+    if secret and len(secret) < 32:
+        raise ConfigError("AVRR_SECRET must be at least 32 characters (try: openssl rand -hex 32)")
+    if not secret:
+        if mode == "production":
+            raise ConfigError("AVRR_SECRET is required when AVRR_ENV=production (try: openssl rand -hex 32)")
+        secret = _dev_secret(var_dir)
+
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    if token and ":" not in token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a token from @BotFather (123456:ABC...)")
+
+    api = env.get("TELEGRAM_API_BASE_URL", "").strip() or "https://api.telegram.org"
+    if urlparse(api).scheme not in ("http", "https"):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL={api!r} must start with http:// or https://")
+
+    redis_url = env.get("REDIS_URL", "").strip() or None
+    if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL={redis_url!r} must start with redis://, rediss:// or unix://")
+
+    from bot.i18n import available_languages  # late import: i18n needs no settings
+
+    languages = available_languages(root / "locales")
+    default_language = env.get("DEFAULT_LANGUAGE", "").strip() or "en"
+    if default_language not in languages:
+        raise ConfigError(
+            f"DEFAULT_LANGUAGE={default_language!r} is not one of the languages in locales/: {', '.join(languages)}"
+        )
+
+    log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
+
+    return Settings(
+        env=mode,
+        secret=secret,
+        telegram_token=token,
+        telegram_api_base_url=api.rstrip("/"),
+        redis_url=redis_url,
+        default_language=default_language,
+        session_ttl_days=_int(env, "SESSION_TTL_DAYS", 30, 1, 365),
+        nlu_threshold=_float(env, "NLU_THRESHOLD", 0.5, 0.0, 1.0),
+        review_max_age_days=_int(env, "REVIEW_MAX_AGE_DAYS", 180, 1, 3650),
+        log_level=log_level,
+        root=root,
+        var_dir=var_dir,
+    )

@@ -1,0 +1,258 @@
+"""The first flows: welcome, menu, help, language, small talk, fallback and content answers.
+
+Each flow is a small function from a `Context` to the replies it shows. Every user-facing
+string is an English msgid for gettext; translations live in `locales/`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from bot.core import Button, Reply
+from bot.i18n import N_, country_name, format_date, native_name
+
+if TYPE_CHECKING:
+    from bot.content import Topic
+    from bot.engine import Context
+
+
+# Button labels for routes, shown in menus, suggestions and "related" rows.
+LABELS: dict[str, str] = {
+    "about": N_("What is voluntary return?"),
+    "eligibility": N_("Who can apply?"),
+    "process": N_("How does it work?"),
+    "cost": N_("Does it cost anything?"),
+    "documents": N_("Documents"),
+    "travel": N_("The journey"),
+    "arrival": N_("Arriving home"),
+    "reintegration": N_("Help after return"),
+    "vulnerable": N_("Special support"),
+    "voluntariness": N_("Is it my choice?"),
+    "confidentiality": N_("Who is told?"),
+    "asylum": N_("My asylum case"),
+    "alternatives": N_("Other options"),
+    "coi": N_("My country"),
+    "contact": N_("Contact the office"),
+    "languages_offered": N_("Languages and interpreters"),
+    "book": N_("Book an appointment"),
+    "appointment_status": N_("My appointment"),
+    "cancel": N_("Cancel my appointment"),
+    "human": N_("Talk to a person"),
+    "set_language": N_("Language"),
+    "privacy": N_("Privacy"),
+    "forget": N_("Delete my data"),
+    "emergency": N_("I am in danger"),
+    "help": N_("Help"),
+}
+MENU_ROUTES = ("about", "eligibility", "process", "reintegration", "coi", "contact", "human", "privacy")
+NO_SUGGEST = {"out_of_scope", "greet", "thanks", "goodbye", "help", "set_language"}
+
+
+def route_button(ctx: Context, route: str) -> Button:
+    return ctx.button(ctx._(LABELS.get(route, route)), f"t:{route}")
+
+
+def menu_buttons(ctx: Context) -> list[list[Button]]:
+    buttons = [route_button(ctx, r) for r in MENU_ROUTES]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([ctx.button("🌐 " + ctx._("Language"), "L")])
+    return rows
+
+
+def main_menu(ctx: Context) -> list[Reply]:
+    """The main menu: every capability one tap away."""
+    return [ctx.reply(ctx._("What would you like to know? Choose a topic or type your question."),
+                      buttons=menu_buttons(ctx))]
+
+
+def welcome(ctx: Context, unsure_language: bool) -> list[Reply]:
+    """First contact: who we are, what we keep, and where to start."""
+    _ = ctx._
+    text = "\n\n".join([
+        _("Hello! I answer questions about voluntary return and reintegration: going back to your "
+          "country with help, if you choose to."),
+        _("Asking questions here creates no obligation and changes nothing in any procedure. You can "
+          "talk to a person at any time."),
+        _("Privacy: I do not keep what you type. I keep your language choice for a while, under a "
+          "code instead of your name. Type /forget to delete it."),
+    ])
+    replies = [ctx.reply(text, buttons=menu_buttons(ctx))]
+    if unsure_language:
+        replies.extend(language_picker(ctx))
+    return replies
+
+
+def help_text(ctx: Context) -> list[Reply]:
+    """What the assistant can do, in plain words."""
+    _ = ctx._
+    text = "\n".join([
+        _("You can type a question in your own words, for example: \"Who can apply?\" or \"Is it free?\"."),
+        _("You can also tap the buttons."),
+        _("Commands: /start – start again, /menu – the menu, /language – change language, "
+          "/privacy – what is kept, /forget – delete your data."),
+    ])
+    return [ctx.reply(text, buttons=menu_buttons(ctx))]
+
+
+def language_picker(ctx: Context) -> list[Reply]:
+    """Every supported language, named in itself."""
+    buttons = [ctx.button(native_name(code), f"l:{code}") for code in ctx.languages]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return [ctx.reply(ctx._("Choose your language:"), buttons=rows, keep_order=True)]
+
+
+def language_set(ctx: Context) -> list[Reply]:
+    """Confirm a language change in the new language."""
+    text = ctx._("From now on I will answer in {language}.").format(language=native_name(ctx.lang, False))
+    return [ctx.reply(text, buttons=menu_buttons(ctx))]
+
+
+def small_talk(ctx: Context, route: str) -> list[Reply]:
+    """Greetings, thanks and goodbyes: short, warm, and back to the point."""
+    _ = ctx._
+    if route == "greet":
+        return [ctx.reply(_("Hello! How can I help you?"), buttons=menu_buttons(ctx))]
+    if route == "thanks":
+        return [ctx.reply(_("You are welcome. Is there anything else I can help with?"),
+                          buttons=menu_buttons(ctx))]
+    return [ctx.reply(_("Goodbye. You can come back at any time: just type /start."))]
+
+
+def fallback(ctx: Context, ranking: list[tuple[str, float]], out_of_scope: bool) -> list[Reply]:
+    """Not sure what was meant: offer the two likeliest topics and a person."""
+    _ = ctx._
+    text = (_("I can only help with questions about voluntary return and reintegration.") if out_of_scope
+            else _("Sorry, I am not sure I understood."))
+    suggestions = [r for r, _c in ranking if r not in NO_SUGGEST and r in LABELS][:2]
+    rows = [[route_button(ctx, r)] for r in suggestions]
+    rows.append([route_button(ctx, "human")])
+    rows.append([ctx.button(_("Main menu"), "m")])
+    if suggestions:
+        text += "\n" + _("Did you mean one of these?")
+    return [ctx.reply(text, buttons=rows)]
+
+
+def content_answer(ctx: Context, topic: Topic, page: int, page_action: str) -> list[Reply]:
+    """One page of a content file, ending with its source and review date."""
+    _ = ctx._
+    text, fell_back = topic.text(ctx.lang)
+    page = max(0, min(page, len(text.pages) - 1))
+    parts = []
+    if fell_back:
+        parts.append(_("This information is not yet available in your language. Here it is in English."))
+    parts.append(text.pages[page])
+    if len(text.pages) > 1:
+        parts.append(_("Page {page} of {pages}").format(page=page + 1, pages=len(text.pages)))
+    sources = "; ".join(f"{s.title} ({domain(s.url)})" if s.url else s.title for s in topic.sources)
+    parts.append(_("Source: {sources}").format(sources=sources) + "\n"
+                 + _("Checked on {date}").format(date=format_date(text.reviewed, ctx.lang)))
+    if (ctx.today - text.reviewed).days > ctx.review_max_age_days:
+        parts.append(_("This may be out of date. Please ask a counsellor."))
+    rows: list[list[Button]] = []
+    if page + 1 < len(text.pages):
+        rows.append([ctx.button(_("More") + " ▸", f"p:{page_action}:{page + 1}")])
+    related = [route_button(ctx, r) for r in topic.related if r in LABELS][:4]
+    rows.extend(related[i : i + 2] for i in range(0, len(related), 2))
+    rows.append([route_button(ctx, "human"), ctx.button(_("Main menu"), "m")])
+    return [ctx.reply("\n\n".join(parts), title=text.title, buttons=rows)]
+
+
+def domain(url: str) -> str:
+    """Where a source lives, short enough for a phone: 'https://www.iom.int/x' -> 'iom.int'."""
+    host = urlparse(url).netloc or url
+    return host.removeprefix("www.")
+
+
+def no_content(ctx: Context) -> list[Reply]:
+    """Honest about a gap: nothing checked to say, so a person instead."""
+    text = ctx._("I do not have checked information on this yet. A counsellor can help you.")
+    return [ctx.reply(text, buttons=[[route_button(ctx, "human")], [ctx.button(ctx._("Main menu"), "m")]])]
+
+
+def ask_country(ctx: Context) -> list[Reply]:
+    return [ctx.reply(ctx._("Which country do you want to know about? Type its name."))]
+
+
+def choose_country(ctx: Context, codes: list[str]) -> list[Reply]:
+    """An ambiguous name ("Congo"): ask, never guess."""
+    buttons = [[ctx.button(country_name(code, ctx.lang), f"c:{code}")] for code in codes]
+    return [ctx.reply(ctx._("Which country do you mean?"), buttons=buttons, keep_order=True)]
+
+
+def no_country_content(ctx: Context, code: str) -> list[Reply]:
+    text = ctx._("I do not have checked information about {country} yet. A counsellor can help you.").format(
+        country=country_name(code, ctx.lang))
+    return [ctx.reply(text, buttons=[[route_button(ctx, "human")], [ctx.button(ctx._("Main menu"), "m")]])]
+
+
+def human(ctx: Context, contact: Topic | None) -> list[Reply]:
+    """Until live handoff exists, say so plainly and show how to reach the office."""
+    replies = [ctx.reply(ctx._("Live chat with a counsellor is not available here yet. "
+                               "You can contact the counselling office directly:"))]
+    if contact:
+        replies.extend(content_answer(ctx, contact, 0, "contact"))
+    return replies
+
+
+def booking(ctx: Context, contact: Topic | None) -> list[Reply]:
+    """Until booking in the chat exists, say so plainly and show how to reach the office."""
+    replies = [ctx.reply(ctx._("Booking in this chat is not available yet. "
+                               "To make, check or cancel an appointment, contact the office:"))]
+    if contact:
+        replies.extend(content_answer(ctx, contact, 0, "contact"))
+    return replies
+
+
+def emergency(ctx: Context) -> list[Reply]:
+    """Danger comes first: what to do now, and a person."""
+    _ = ctx._
+    text = "\n\n".join([
+        _("If you are in danger right now, call your local emergency number or go to a safe public place."),
+        _("You are not alone. Counsellors help people in your situation, including victims of trafficking "
+          "and children alone."),
+    ])
+    return [ctx.reply(text, buttons=[[route_button(ctx, "human")], [route_button(ctx, "vulnerable")]])]
+
+
+def privacy(ctx: Context) -> list[Reply]:
+    """What is kept, for how long, and who sees it."""
+    _ = ctx._
+    text = "\n\n".join([
+        _("I do not store what you type."),
+        ctx.ngettext("I keep only your language choice and where you are in a conversation, under a code "
+                     "instead of your name or number, for {days} day after your last message.",
+                     "I keep only your language choice and where you are in a conversation, under a code "
+                     "instead of your name or number, for {days} days after your last message.",
+                     ctx.session_days).format(days=ctx.session_days),
+        _("I do not share anything with the police, an embassy or any government."),
+        _("Type /forget at any time to delete everything I keep about you."),
+    ])
+    return [ctx.reply(text, title=_("Privacy"), buttons=[[route_button(ctx, "forget")],
+                                                        [ctx.button(_("Main menu"), "m")]])]
+
+
+def forgotten(ctx: Context) -> list[Reply]:
+    return [ctx.reply(ctx._("Done: I deleted everything I kept about you. Type /start to begin again."))]
+
+
+def not_text(ctx: Context) -> list[Reply]:
+    return [ctx.reply(ctx._("I can only read text messages. Please type your question or tap a button."),
+                      buttons=menu_buttons(ctx))]
+
+
+def expired(ctx: Context) -> list[Reply]:
+    return [ctx.reply(ctx._("This button has expired. Here is the menu again."), buttons=menu_buttons(ctx))]
+
+
+def unknown_command(ctx: Context) -> list[Reply]:
+    return [ctx.reply(ctx._("I do not know that command.")), *help_text(ctx)]
+
+
+def too_long(ctx: Context) -> list[Reply]:
+    return [ctx.reply(ctx._("Your message is too long for me. Please ask in a few words."))]
+
+
+def error(ctx: Context) -> list[Reply]:
+    return [ctx.reply(ctx._("Sorry, something went wrong on my side. Please try again."),
+                      buttons=[[ctx.button(ctx._("Main menu"), "m")]])]

@@ -1,0 +1,51 @@
+"""The one small Redis layer: every key the assistant writes is made and expired here.
+
+Keys are `avrr:<kind>:<pseudonym>`; each write sets a TTL, so nothing lives forever.
+Values never hold message text: only what a flow needs (language, last route, counters).
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+PREFIX = "avrr"
+
+
+def connect(url: str) -> Redis:
+    """An asyncio Redis client that returns str values."""
+    return Redis.from_url(url, decode_responses=True)
+
+
+class Store:
+    """Session state per person, shared by every worker through Redis."""
+
+    def __init__(self, redis: Redis, session_ttl: int) -> None:
+        self.redis = redis
+        self.session_ttl = session_ttl
+
+    @staticmethod
+    def key(kind: str, pid: str) -> str:
+        return f"{PREFIX}:{kind}:{pid}"
+
+    async def load_session(self, pid: str) -> dict[str, str]:
+        """The person's session fields, or {} for a new or expired session."""
+        return await self.redis.hgetall(self.key("s", pid))
+
+    async def save_session(self, pid: str, fields: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+        """Write changed fields and refresh the TTL in one round trip."""
+        key = self.key("s", pid)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if fields:
+                pipe.hset(key, mapping=fields)
+            if drop:
+                pipe.hdel(key, *drop)
+            pipe.expire(key, self.session_ttl)
+            await pipe.execute()
+
+    async def forget(self, pid: str) -> int:
+        """Delete every key that belongs to this person; returns how many were deleted."""
+        keys = [k async for k in self.redis.scan_iter(match=f"{PREFIX}:*:{pid}*", count=500)]
+        return await self.redis.delete(*keys) if keys else 0
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())

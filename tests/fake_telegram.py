@@ -1,0 +1,208 @@
+"""A small fake Telegram Bot API server for end-to-end tests.
+
+python-telegram-bot talks real HTTP to it. The test plays the person: it queues updates
+(`/start` with a payload, typed text, button presses) and reads back what the bot sent.
+Unknown methods answer 404, and are recorded, so a test notices calls it did not expect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 999000, "is_bot": True, "first_name": "AVRR Test", "username": "avrr_test_bot",
+            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+class FakeBotAPI:
+    """Holds pending updates and every call the bot made."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.updates: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.unknown: list[str] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- server ------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        raw: dict[str, Any] = {}
+        if request.content_type == "application/json":
+            raw = await request.json()
+        elif request.can_read_body:
+            raw = dict(await request.post())
+        params: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            params[key] = value
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        handler = getattr(self, f"api_{method}", None)
+        if handler is None:
+            self.unknown.append(method)
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        result = await handler(params)
+        if method != "getUpdates":
+            async with self._changed:
+                self.calls.append((method, params))
+                self._changed.notify_all()
+        return web.json_response({"ok": True, "result": result})
+
+    # -- Bot API methods -------------------------------------------------------------------
+
+    async def api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return BOT_USER
+
+    async def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                if self.updates or time.monotonic() >= deadline:
+                    return list(self.updates)
+                try:
+                    await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+                except asyncio.TimeoutError:
+                    pass
+
+    def _message(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "Tester"},
+            "from": BOT_USER,
+            "text": params.get("text", ""),
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    async def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params)
+        params["_message"] = message
+        return message
+
+    async def api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._message(params)
+
+    # -- the person's side -------------------------------------------------------------------
+
+    def _user(self, user_id: int, language_code: str | None) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        if language_code:
+            user["language_code"] = language_code
+        return user
+
+    async def _push(self, update: dict[str, Any]) -> None:
+        async with self._changed:
+            self.updates.append({"update_id": next(self._update_ids), **update})
+            self._changed.notify_all()
+
+    async def send_text(self, user_id: int, text: str, language_code: str | None = None) -> None:
+        """The person types a message (a leading /command gets its bot_command entity)."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Tester"},
+            "from": self._user(user_id, language_code),
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ", 1)[0])}]
+        await self._push({"message": message})
+
+    async def send_sticker(self, user_id: int) -> None:
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Tester"},
+            "from": self._user(user_id, None),
+            "sticker": {"file_id": "s1", "file_unique_id": "u1", "width": 512, "height": 512,
+                        "is_animated": False, "is_video": False, "type": "regular"},
+        }
+        await self._push({"message": message})
+
+    async def press(self, user_id: int, message: dict[str, Any], callback_data: str) -> None:
+        """The person taps an inline button under one of the bot's messages."""
+        await self._push({"callback_query": {
+            "id": str(next(self._message_ids)),
+            "from": self._user(user_id, None),
+            "chat_instance": "ci-1",
+            "message": message,
+            "data": callback_data,
+        }})
+
+    def sent(self, chat_id: int) -> list[dict[str, Any]]:
+        """Every message the bot sent to this chat, oldest first."""
+        return [p["_message"] for m, p in self.calls if m == "sendMessage" and int(p["chat_id"]) == chat_id]
+
+    def params_of(self, method: str) -> list[dict[str, Any]]:
+        return [p for m, p in self.calls if m == method]
+
+    async def wait_sent(self, chat_id: int, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """Wait until the bot has sent at least `count` messages to the chat in total."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while len(self.sent(chat_id)) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"bot sent {len(self.sent(chat_id))} messages, expected {count}")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except asyncio.TimeoutError:
+                    pass
+        return self.sent(chat_id)
+
+
+def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, callback_data) for every inline button of a sent message."""
+    markup = message.get("reply_markup") or {}
+    return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]

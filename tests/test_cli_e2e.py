@@ -1,0 +1,64 @@
+"""The command line end to end: a scripted console chat and `avrr route --jsonl`, as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from bot.redis_server import RedisServer
+from tests.conftest import AVRR, avrr_env
+
+
+def test_scripted_console_conversation(redis_server: RedisServer) -> None:
+    script = "\n".join([
+        "3",  # the language picker after the welcome: English
+        "is it free",  # a typed question
+        "1",  # the first button under the answer
+        "/language",
+        "Français",  # not a number: typed text, so the NLU reads it
+        "/forget",
+    ]) + "\n"
+    result = subprocess.run([AVRR, "chat"], input=script, capture_output=True, text=True, timeout=300,
+                            env=avrr_env(redis_server.url))
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert out.startswith("Hello! I answer questions about voluntary return")
+    assert "[3] English" in out
+    assert "From now on I will answer in English." in out
+    assert "== Does it cost anything? ==" in out or "Source: " in out
+    assert "> is it free" in out
+    assert "Choose your language:" in out
+    assert "Désormais" in out or "français" in out
+    assert out.rstrip().endswith("/start pour recommencer.") or "/start" in out.rstrip().splitlines()[-1]
+    assert "is it free" not in result.stderr, "typed text must never reach the logs"
+
+
+def test_route_jsonl_prints_one_object_per_line_in_order(redis_server: RedisServer, tmp_path) -> None:
+    messages = [
+        "quelle aide après le retour ?",
+        "is it free? who pays the ticket",
+        "ما هو الوضع في العراق الآن",
+        "hali ikoje Burundi sasa hivi",
+        "tell me a joke about football",
+        "хочу поговорить с человеком",
+    ]
+    result = subprocess.run([AVRR, "route", "--jsonl"], input="\n".join(messages) + "\n", capture_output=True,
+                            text=True, timeout=300, env=avrr_env(redis_server.url))
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in rows] == messages
+    assert all(set(r) == {"text", "lang", "route", "country", "intent", "confidence"} for r in rows)
+    assert (rows[0]["lang"], rows[0]["route"]) == ("fr", "reintegration")
+    assert rows[1]["route"] == "cost"
+    assert (rows[2]["lang"], rows[2]["route"], rows[2]["country"]) == ("ar", "coi", "IQ")
+    assert (rows[3]["lang"], rows[3]["route"], rows[3]["country"]) == ("sw", "coi", "BI")
+    assert rows[4]["route"] == "out_of_scope"
+    assert (rows[5]["lang"], rows[5]["route"]) == ("ru", "human")
+
+
+def test_route_single_message() -> None:
+    result = subprocess.run([AVRR, "route", "quelle aide après le retour ?"], capture_output=True, text=True,
+                            timeout=300, env=avrr_env("redis://127.0.0.1:1/0"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = json.loads(result.stdout)
+    assert row["text"] == "quelle aide après le retour ?" and row["route"] == "reintegration"

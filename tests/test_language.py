@@ -1,0 +1,67 @@
+"""Reply language: script rules, langdetect safeguards, the decision order and stickiness."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import language as L
+
+SUPPORTED = ["am", "ar", "en", "es", "fa", "fr", "ru", "sw"]
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("ወደ ሀገሬ መመለስ እፈልጋለሁ እባካችሁ", "am"),
+    ("أريد العودة إلى بلدي من فضلك", "ar"),
+    ("می‌خواهم به افغانستان برگردم لطفا", "fa"),
+    ("я хочу вернуться домой пожалуйста", "ru"),
+    ("je veux rentrer chez moi au pays", "fr"),
+    ("nataka kurudi nyumbani kwetu tafadhali", "sw"),
+    ("what help is there after I go back home", "en"),
+    ("quisiera saber si puedo regresar a mi pais con ayuda", "es"),
+])
+def test_clear_messages_are_recognised(text: str, lang: str) -> None:
+    guess = L.detect(text, SUPPORTED)
+    assert (guess.lang, guess.clear, guess.supported) == (lang, True, True)
+
+
+@pytest.mark.parametrize("text", ["ok", "salam", "سلام", "1", "👍", "12:30", "", "   ", "Hi!", "да"])
+def test_short_or_empty_messages_are_never_clear(text: str) -> None:
+    assert not L.detect(text, SUPPORTED).clear
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("یہ میرا سوال ہے کہ میں واپس کیسے جاؤں", "ur"),
+    ("я хочу повернутися додому до України", "uk"),
+    ("我想回家 请帮助我 谢谢", "other"),
+])
+def test_languages_we_do_not_speak_are_marked_unsupported(text: str, lang: str) -> None:
+    guess = L.detect(text, SUPPORTED)
+    assert guess.lang == lang and not guess.supported and guess.clear
+
+
+def test_decision_order() -> None:
+    clear_fr = L.Guess("fr", True, True)
+    unclear = L.Guess()
+    # explicit choice beats everything
+    assert L.choose("sw", L.EXPLICIT, clear_fr, "en", SUPPORTED, "en") == ("sw", L.EXPLICIT)
+    # deep-link payload beats the message and the client
+    assert L.choose("fa", L.LINK, clear_fr, "en", SUPPORTED, "en") == ("fa", L.LINK)
+    # a clear message beats the client language
+    assert L.choose(None, None, clear_fr, "en", SUPPORTED, "en") == ("fr", L.MESSAGE)
+    # the client language beats the default
+    assert L.choose(None, None, unclear, "ar-EG", SUPPORTED, "en") == ("ar", L.CLIENT)
+    # the default when nothing else is known (an unsupported client language is ignored)
+    assert L.choose(None, None, unclear, "de", SUPPORTED, "en") == ("en", L.DEFAULT)
+
+
+def test_an_unclear_message_keeps_the_conversation_language() -> None:
+    assert L.choose("ru", L.MESSAGE, L.Guess("en", False, True), "en", SUPPORTED, "en") == ("ru", L.MESSAGE)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("speak french please", "fr"), ("بالعربي", "ar"), ("farsi", "fa"), ("на русском пожалуйста", "ru"),
+    ("Kiswahili tafadhali", "sw"), ("en español por favor", "es"), ("amharic", "am"), ("hello", None),
+    ("french or arabic", None),
+])
+def test_named_language(text: str, lang: str | None) -> None:
+    assert L.named_language(text, SUPPORTED) == lang

@@ -1,0 +1,97 @@
+"""End to end through the real python-telegram-bot, over real HTTP, against a fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.channels.telegram import run_polling, split_message, to_html
+from bot.core import Reply
+from bot.engine import Engine
+from tests.fake_telegram import FakeBotAPI, buttons
+
+TOKEN = "123456:TEST-token"
+USER = 4242
+
+
+@pytest.fixture
+async def telegram(engine: Engine) -> AsyncIterator[FakeBotAPI]:
+    """The bot polling a fake Bot API server; stopped cleanly after the test."""
+    api = FakeBotAPI(TOKEN)
+    await api.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_polling(engine, TOKEN, api.url, stop, poll_timeout=1))
+    try:
+        yield api
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await api.stop()
+
+
+async def test_start_with_payload_question_and_button(telegram: FakeBotAPI, engine: Engine) -> None:
+    api = telegram
+    fa = engine.catalogs.gettext("fa")
+    # /start with a deep-link payload: Farsi, topic reintegration.
+    await api.send_text(USER, "/start fa_reintegration", language_code="en")
+    sent = await api.wait_sent(USER, 2)
+    assert fa("Privacy") != "Privacy"  # the catalog is really translated
+    assert sent[0]["text"].lstrip("\u200f").startswith(fa("Hello! I answer questions about voluntary return and "
+                                                        "reintegration: going back to your country with help, "
+                                                        "if you choose to.")[:20])
+    answer = sent[1]
+    assert answer["text"].startswith("\u200f<b>")  # RTL mark, bold title
+    assert fa("Source: {sources}").split("{")[0].strip() in answer["text"]
+    assert all(p.get("parse_mode") == "HTML" for p in api.params_of("sendMessage"))
+
+    # A typed question (English words, but Farsi was chosen by the link: the link wins).
+    await api.send_text(USER, "who can apply for voluntary return", language_code="en")
+    sent = await api.wait_sent(USER, 3)
+    eligibility, _ = engine.content.topic("eligibility").text("fa")
+    assert html.escape(eligibility.title, quote=False) in sent[2]["text"]
+    assert api.params_of("sendChatAction"), "the person sees 'typing…' while the bot thinks"
+
+    # A button press: "More" on the answer shows page 2.
+    more = [data for label, data in buttons(sent[2]) if label.endswith("▸")]
+    assert more, "a long answer offers a 'more' button"
+    await api.press(USER, sent[2], more[0])
+    sent = await api.wait_sent(USER, 4)
+    assert api.params_of("answerCallbackQuery"), "the button spinner is stopped"
+    assert html.escape(eligibility.pages[1][:40], quote=False) in sent[3]["text"]
+    assert not api.unknown, f"bot called methods the fake server does not know: {api.unknown}"
+
+
+async def test_commands_menu_sticker_and_forged_button(telegram: FakeBotAPI, engine: Engine) -> None:
+    api = telegram
+    user = USER + 1
+    await api.send_text(user, "/start", language_code="fr")
+    sent = await api.wait_sent(user, 1)
+    fr = engine.catalogs.gettext("fr")
+    assert fr("Who can apply?") in [label for label, _ in buttons(sent[0])]
+    commands = api.params_of("setMyCommands")
+    assert {c.get("language_code") for c in commands} >= {"fr", "ar", "am"}
+
+    await api.send_sticker(user)
+    sent = await api.wait_sent(user, 2)
+    assert fr("I can only read text messages. Please type your question or tap a button.") in sent[1]["text"]
+
+    await api.press(user, sent[0], "t:about|0000000000")  # forged signature
+    sent = await api.wait_sent(user, 3)
+    assert fr("This button has expired. Here is the menu again.") in sent[2]["text"]
+
+
+def test_html_is_escaped_and_long_messages_split() -> None:
+    reply = Reply(text="a < b & c > d\n" + ("word " * 2000), lang="en", title="Fish & chips")
+    parts = split_message(to_html(reply))
+    assert parts[0].startswith("<b>Fish &amp; chips</b>")
+    assert "a &lt; b &amp; c &gt; d" in parts[0]
+    assert len(parts) >= 3 and all(len(p) <= 4096 for p in parts)
+    assert "".join(parts).replace(" ", "").count("word") == 2000
+
+
+def test_rtl_replies_get_a_right_to_left_mark_per_line() -> None:
+    html = to_html(Reply(text="IOM 2026\nsecond", lang="ar", rtl=True))
+    assert all(line.startswith("\u200f") for line in html.split("\n"))

@@ -8,7 +8,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint model redis-server venv catalogs clean help
+.PHONY: run test lint model redis-server venv catalogs clean help bench-nlu
 
 help:
 	@echo "make run   - talk to the assistant (Telegram when TELEGRAM_BOT_TOKEN is set, else this terminal)"
@@ -47,3 +47,7 @@ catalogs: venv
 
 clean:
 	rm -rf $(VENV) var
+
+# Benchmarks (not tests): numbers go to bench/results-*.md.
+bench-nlu: venv
+	$(BIN)/python -m nlu.bench

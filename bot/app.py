@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 
 from bot.config import Settings
 from bot.content import Content
-from bot.engine import Engine
-from bot.i18n import Catalogs
+from bot.engine import Engine, Understanding
+from bot.i18n import Catalogs, available_languages
 from bot.redis_server import RedisServer
 from bot.store import Store, connect
 from nlu.interpreter import Interpreter
@@ -49,6 +49,12 @@ async def redis_url(settings: Settings) -> AsyncIterator[str]:
 def load_interpreter(settings: Settings, languages: list[str]) -> Interpreter:
     """The model trained from the current data (see `avrr train`)."""
     return Interpreter.load(model_path(settings.root, settings.var_dir), languages)
+
+
+def understanding(settings: Settings) -> Understanding:
+    """Language, route and country for single messages, without Redis (`avrr route`, `avrr nlu eval`)."""
+    languages = available_languages(settings.locales_dir)
+    return Understanding(settings, load_interpreter(settings, languages), languages)
 
 
 @asynccontextmanager

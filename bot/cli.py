@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
@@ -63,13 +64,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_route(args: argparse.Namespace) -> int:
     """Print what the bot would do with a message (or each stdin line with --jsonl)."""
     settings = _settings()
-    from bot.engine import Understanding
-    from bot.i18n import available_languages
+    from bot.app import understanding as load_understanding
 
-    languages = available_languages(settings.locales_dir)
-    from bot.app import load_interpreter
-
-    understanding = Understanding(settings, load_interpreter(settings, languages), languages)
+    understanding = load_understanding(settings)
 
     async def one(text: str) -> str:
         d = await understanding.decide(text)
@@ -114,7 +111,59 @@ def cmd_content_check(args: argparse.Namespace) -> int:
     errors = sum(1 for p in problems if p.startswith("error"))
     warnings = len(problems) - errors
     print(f"content check: {errors} errors, {warnings} warnings")
-    return 1 if errors else 0
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def cmd_content_status(args: argparse.Namespace) -> int:
+    """List every text still in draft, for native speakers and counsellors to review."""
+    settings = _settings()
+    from bot.content import status
+    from bot.i18n import available_languages
+
+    rows = status(settings.content_dir, available_languages(settings.locales_dir))
+    for file, part, langs in rows:
+        print(f"{file:34} {part:14} draft: {langs}")
+    print(f"{len(rows)} texts await review" if rows else "nothing awaits review")
+    return 0
+
+
+def cmd_nlu_eval(args: argparse.Namespace) -> int:
+    """Score routing on the held-out set; print and write a report (markdown and JSON)."""
+    settings = _settings()
+    from bot.app import understanding as load_understanding
+    from nlu.evaluate import evaluate, held_out_examples
+
+    understanding = load_understanding(settings)
+
+    async def route_of(text: str) -> str:
+        return (await understanding.decide(text)).route
+
+    report = asyncio.run(evaluate(held_out_examples(settings.root), route_of))
+    text = report.to_markdown(args.target)
+    print(text)
+    out = args.report or settings.var_dir / "reports" / "nlu-eval.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    out.with_suffix(".json").write_text(report.to_json(), encoding="utf-8")
+    print(f"report written to {out} and {out.with_suffix('.json')}")
+    below = [lang for lang, row in report.by_language.items() if row["macro_f1"] < args.target]
+    return 1 if args.strict and below else 0
+
+
+def cmd_nlu_langbench(args: argparse.Namespace) -> int:
+    """Language identification accuracy by message length on nlu/test/lang/*.tsv."""
+    settings = _settings()
+    from bot.i18n import available_languages
+    from nlu import langbench
+
+    rows = langbench.load(settings.root)
+    result = langbench.run(rows, available_languages(settings.locales_dir), settings.default_language)
+    text = langbench.to_markdown(result)
+    print(text)
+    out = args.report or settings.var_dir / "reports" / "langbench.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,10 +188,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="train even if a model for these inputs exists")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("nlu", help="NLU evaluation tools")
+    nsub = p.add_subparsers(dest="nlu_command", required=True)
+    n = nsub.add_parser("eval", help="per-language and per-intent precision/recall/F1 on nlu/test/ (held out)")
+    n.add_argument("--report", type=Path, help="where to write the markdown report (JSON next to it)")
+    n.add_argument("--target", type=float, default=0.92, help="macro-F1 target per language (default 0.92)")
+    n.add_argument("--strict", action="store_true", help="exit 1 when a language is below the target")
+    n.set_defaults(func=cmd_nlu_eval)
+
+    n = nsub.add_parser("langbench", help="language identification accuracy by message length")
+    n.add_argument("--report", type=Path, help="where to write the markdown table")
+    n.set_defaults(func=cmd_nlu_langbench)
+
     p = sub.add_parser("content", help="content tools")
     csub = p.add_subparsers(dest="content_command", required=True)
     c = csub.add_parser("check", help="check schema, languages, sources, dates, links and page length")
+    c.add_argument("--strict", action="store_true", help="also fail on warnings (stale content, no offices)")
     c.set_defaults(func=cmd_content_check)
+    c = csub.add_parser("status", help="list the texts still in draft (awaiting review)")
+    c.set_defaults(func=cmd_content_status)
     return parser
 
 

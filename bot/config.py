@@ -32,7 +32,7 @@ class Settings:
     redis_url: str | None = None
     default_language: str = "en"
     session_ttl_days: int = 30
-    nlu_threshold: float = 0.5
+    nlu_threshold: float = 0.3
     review_max_age_days: int = 180
     log_level: str = "INFO"
     root: Path = ROOT
@@ -149,7 +149,7 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = ROOT) -> S
         redis_url=redis_url,
         default_language=default_language,
         session_ttl_days=_int(env, "SESSION_TTL_DAYS", 30, 1, 365),
-        nlu_threshold=_float(env, "NLU_THRESHOLD", 0.5, 0.0, 1.0),
+        nlu_threshold=_float(env, "NLU_THRESHOLD", 0.3, 0.0, 1.0),
         review_max_age_days=_int(env, "REVIEW_MAX_AGE_DAYS", 180, 1, 3650),
         log_level=log_level,
         root=root,

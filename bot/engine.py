@@ -160,7 +160,7 @@ class Engine:
             ctx.session = await self.store.load_session(pid)
             ctx.lang = self._session_language(ctx, event)
             route, replies = await self._dispatch(ctx, event)
-            await self.store.save_session(pid, ctx.changes, drop=())
+            await self.store.save_session(pid, ctx.changes)
         except Exception as exc:  # the person must never see a traceback
             log.error("event failed", extra={"pid": pid[:8], "error": type(exc).__name__, "where": where(exc)})
             replies = flows.error(ctx)
@@ -212,7 +212,7 @@ class Engine:
                                   and d.confidence >= self.settings.nlu_threshold)
         if d.route == "coi":
             if d.country:
-                return self.country_answer(ctx, d.country, 0)
+                return self.country_answer(ctx, d.country)
             return flows.choose_country(ctx, d.candidates) if d.candidates else flows.ask_country(ctx)
         if d.route == "set_language":
             if d.named_language:
@@ -223,6 +223,9 @@ class Engine:
 
     async def run_route(self, ctx: Context, route: str) -> list[Reply]:
         """The flow for a route reached by text, a button or a command."""
+        programme = self.content.programme
+        if route == "contact":
+            return flows.contact(ctx, self.content.topic("contact"), programme)
         if route in TOPIC_ROUTES and route != "coi":
             topic = self.content.topic(route)
             return flows.content_answer(ctx, topic, 0, route) if topic else flows.no_content(ctx)
@@ -235,11 +238,11 @@ class Engine:
         if route == "set_language":
             return flows.language_picker(ctx)
         if route == "human":
-            return flows.human(ctx, self.content.topic("contact"))
+            return flows.human(ctx, self.content.topic("contact"), programme)
         if route in BOOKING:
-            return flows.booking(ctx, self.content.topic("contact"))
+            return flows.booking(ctx, self.content.topic("contact"), programme)
         if route == "emergency":
-            return flows.emergency(ctx)
+            return flows.emergency(ctx, programme)
         if route == "privacy":
             return flows.privacy(ctx)
         if route == "forget":
@@ -248,11 +251,11 @@ class Engine:
             return flows.forgotten(ctx)
         return flows.main_menu(ctx)
 
-    def country_answer(self, ctx: Context, code: str, page: int) -> list[Reply]:
-        topic = self.content.country(code)
-        if topic is None:
+    def country_answer(self, ctx: Context, code: str) -> list[Reply]:
+        country = self.content.country(code)
+        if country is None:
             return flows.no_country_content(ctx, code)
-        return flows.content_answer(ctx, topic, page, f"coi-{code}")
+        return flows.country_overview(ctx, country)
 
     # -- buttons and commands ------------------------------------------------------------
 
@@ -272,15 +275,12 @@ class Engine:
             ctx.changes["route"] = arg
             return arg, await self.run_route(ctx, arg)
         if kind == "c" and len(arg) == 2 and arg.isalpha():
-            return "coi", self.country_answer(ctx, arg.upper(), 0)
-        if kind == "p":
-            key, _, num = arg.rpartition(":")
-            page = int(num) if num.isdigit() else 0
-            if key.startswith("coi-"):
-                return "coi", self.country_answer(ctx, key[4:], page)
-            topic = self.content.topic(key)
-            if topic:
-                return key, flows.content_answer(ctx, topic, page, key)
+            return "coi", self.country_answer(ctx, arg.upper())
+        if kind in ("s", "p"):  # a country section, or page N of a topic or section
+            key, _, num = arg.rpartition(":") if kind == "p" else (arg, "", "0")
+            topic = self.content.section(key) if "." in key else self.content.topic(key)
+            if topic and num.isdigit():
+                return ("coi" if "." in key else key), flows.content_answer(ctx, topic, int(num), key)
         return "expired", flows.expired(ctx)
 
     async def _command(self, ctx: Context, name: str, payload: str) -> tuple[str, list[Reply]]:

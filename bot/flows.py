@@ -13,7 +13,7 @@ from bot.core import Button, Reply
 from bot.i18n import N_, country_name, format_date, native_name
 
 if TYPE_CHECKING:
-    from bot.content import Topic
+    from bot.content import Country, Programme, Source, Topic
     from bot.engine import Context
 
 
@@ -44,6 +44,16 @@ LABELS: dict[str, str] = {
     "forget": N_("Delete my data"),
     "emergency": N_("I am in danger"),
     "help": N_("Help"),
+}
+# Button labels for the sections of a country file.
+SECTION_LABELS: dict[str, str] = {
+    "presence": N_("IOM in the country"),
+    "reintegration": N_("Help after return"),
+    "arrival": N_("Arrival and travel home"),
+    "documents": N_("Documents"),
+    "health": N_("Health care"),
+    "safety": N_("Safety"),
+    "languages": N_("Languages"),
 }
 MENU_ROUTES = ("about", "eligibility", "process", "reintegration", "coi", "contact", "human", "privacy")
 NO_SUGGEST = {"out_of_scope", "greet", "thanks", "goodbye", "help", "set_language"}
@@ -144,7 +154,7 @@ def content_answer(ctx: Context, topic: Topic, page: int, page_action: str) -> l
     parts.append(text.pages[page])
     if len(text.pages) > 1:
         parts.append(_("Page {page} of {pages}").format(page=page + 1, pages=len(text.pages)))
-    sources = "; ".join(f"{s.title} ({domain(s.url)})" if s.url else s.title for s in topic.sources)
+    sources = "; ".join(source_label(s) for s in topic.sources)
     parts.append(_("Source: {sources}").format(sources=sources) + "\n"
                  + _("Checked on {date}").format(date=format_date(text.reviewed, ctx.lang)))
     if (ctx.today - text.reviewed).days > ctx.review_max_age_days:
@@ -158,10 +168,11 @@ def content_answer(ctx: Context, topic: Topic, page: int, page_action: str) -> l
     return [ctx.reply("\n\n".join(parts), title=text.title, buttons=rows)]
 
 
-def domain(url: str) -> str:
-    """Where a source lives, short enough for a phone: 'https://www.iom.int/x' -> 'iom.int'."""
-    host = urlparse(url).netloc or url
-    return host.removeprefix("www.")
+def source_label(source: Source) -> str:
+    """'Title (iom.int, 2025-09-14)': the title, where it lives and its own date, short enough for a phone."""
+    where = [urlparse(source.url).netloc.removeprefix("www.") or source.url] if source.url else []
+    where += [source.date] if source.date else []
+    return f"{source.title} ({', '.join(where)})" if where else source.title
 
 
 def no_content(ctx: Context) -> list[Reply]:
@@ -180,39 +191,76 @@ def choose_country(ctx: Context, codes: list[str]) -> list[Reply]:
     return [ctx.reply(ctx._("Which country do you mean?"), buttons=buttons, keep_order=True)]
 
 
+def country_overview(ctx: Context, country: Country) -> list[Reply]:
+    """A country: first whether returns are restricted, then its sections as buttons."""
+    _ = ctx._
+    name = country_name(country.code, ctx.lang)
+    replies = []
+    if country.returns.status != "open":
+        text = country.returns.text.get(ctx.lang)
+        notice = ""
+        if text is None:
+            text = country.returns.text["en"]
+            notice = _("This information is not yet available in your language. Here it is in English.") + "\n\n"
+        sources = "; ".join(source_label(s) for s in country.returns.sources)
+        body = (notice + "⚠️ " + text + "\n\n" + _("Source: {sources}").format(sources=sources))
+        replies.append(ctx.reply(body, title=name))
+    rows = [[ctx.button(_(SECTION_LABELS[key]), f"s:{country.code}.{key}")] for key in country.sections]
+    rows.append([route_button(ctx, "human"), ctx.button(_("Main menu"), "m")])
+    replies.append(ctx.reply(_("What would you like to know about {country}?").format(country=name), buttons=rows))
+    return replies
+
+
 def no_country_content(ctx: Context, code: str) -> list[Reply]:
     text = ctx._("I do not have checked information about {country} yet. A counsellor can help you.").format(
         country=country_name(code, ctx.lang))
     return [ctx.reply(text, buttons=[[route_button(ctx, "human")], [ctx.button(ctx._("Main menu"), "m")]])]
 
 
-def human(ctx: Context, contact: Topic | None) -> list[Reply]:
+def offices(ctx: Context, programme: Programme, emergency: bool = False) -> list[Reply]:
+    """The deployment's offices (or emergency contacts) exactly as content/office.yml has them."""
+    entries = programme.emergency if emergency else programme.offices
+    blocks = []
+    for office in entries:
+        lines = [office.name, office.address, office.hours, office.phone, office.email]
+        if office.languages:
+            lines.append(ctx._("Languages: {languages}").format(
+                languages=", ".join(native_name(code, False) for code in office.languages)))
+        blocks.append("\n".join(line for line in lines if line))
+    return [ctx.reply("\n\n".join(blocks))] if blocks else []
+
+
+def contact(ctx: Context, topic: Topic | None, programme: Programme) -> list[Reply]:
+    """The general contact content, then this deployment's offices."""
+    replies = content_answer(ctx, topic, 0, "contact") if topic else []
+    return offices(ctx, programme) + replies
+
+
+def human(ctx: Context, topic: Topic | None, programme: Programme) -> list[Reply]:
     """Until live handoff exists, say so plainly and show how to reach the office."""
-    replies = [ctx.reply(ctx._("Live chat with a counsellor is not available here yet. "
-                               "You can contact the counselling office directly:"))]
-    if contact:
-        replies.extend(content_answer(ctx, contact, 0, "contact"))
-    return replies
+    return [ctx.reply(ctx._("Live chat with a counsellor is not available here yet. "
+                            "You can contact the counselling office directly:")), *contact(ctx, topic, programme)]
 
 
-def booking(ctx: Context, contact: Topic | None) -> list[Reply]:
+def booking(ctx: Context, topic: Topic | None, programme: Programme) -> list[Reply]:
     """Until booking in the chat exists, say so plainly and show how to reach the office."""
-    replies = [ctx.reply(ctx._("Booking in this chat is not available yet. "
-                               "To make, check or cancel an appointment, contact the office:"))]
-    if contact:
-        replies.extend(content_answer(ctx, contact, 0, "contact"))
-    return replies
+    return [ctx.reply(ctx._("Booking in this chat is not available yet. "
+                            "To make, check or cancel an appointment, contact the office:")),
+            *contact(ctx, topic, programme)]
 
 
-def emergency(ctx: Context) -> list[Reply]:
-    """Danger comes first: what to do now, and a person."""
+def emergency(ctx: Context, programme: Programme) -> list[Reply]:
+    """Danger comes first: what to do now, emergency contacts, and a person."""
     _ = ctx._
     text = "\n\n".join([
         _("If you are in danger right now, call your local emergency number or go to a safe public place."),
         _("You are not alone. Counsellors help people in your situation, including victims of trafficking "
           "and children alone."),
     ])
-    return [ctx.reply(text, buttons=[[route_button(ctx, "human")], [route_button(ctx, "vulnerable")]])]
+    replies = [ctx.reply(text)]
+    replies += offices(ctx, programme, emergency=True)
+    replies[-1].buttons = [[route_button(ctx, "human")], [route_button(ctx, "vulnerable")]]
+    return replies
 
 
 def privacy(ctx: Context) -> list[Reply]:

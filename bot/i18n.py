@@ -8,6 +8,7 @@ memory), so there is no build step that can go stale; fuzzy entries are not used
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from functools import cache
 from io import BytesIO
@@ -60,6 +61,15 @@ def native_name(lang: str, capitalize: bool = True) -> str:
     """The language's name in itself: 'Français' for a picker button, 'français' inside a sentence."""
     name = Locale.parse(lang).get_display_name(lang) or lang
     return name[:1].upper() + name[1:] if capitalize else name
+
+
+LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate ... pop directional isolate
+_LTR_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .,:;/@+\-–—'’()&%=?#_]*[A-Za-z0-9)/]|[A-Za-z0-9]")
+
+
+def isolate_ltr(text: str) -> str:
+    """Wrap runs of Latin text, numbers, codes and links so they keep their order inside RTL text."""
+    return _LTR_RUN.sub(lambda m: f"{LRI}{m.group(0)}{PDI}", text)
 
 
 @cache

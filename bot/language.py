@@ -52,6 +52,7 @@ class Guess:
     lang: str | None = None
     clear: bool = False
     supported: bool = True
+    by_script: bool = False  # the letters alone say which language it is (Ethiopic, Persian letters, …)
 
 
 def _script(ch: str) -> str:
@@ -88,24 +89,24 @@ def detect(text: str, supported: Sequence[str]) -> Guess:
     script, _ = Counter(_script(ch) for ch in letters).most_common(1)[0]
     chars = set(letters)
 
-    def result(lang: str, clear: bool = True) -> Guess:
-        return Guess(lang, clear and long_enough, lang in supported)
+    def result(lang: str, clear: bool = True, by_script: bool = False) -> Guess:
+        return Guess(lang, clear and long_enough, lang in supported, by_script)
 
     if script == "ETHIOPIC":
-        return result("am")
+        return result("am", by_script=True)
     if script == "ARABIC":
         if chars & _PASHTO:
-            return result("ps")
+            return result("ps", by_script=True)
         if chars & _URDU:
-            return result("ur")
+            return result("ur", by_script=True)
         if chars & _PERSIAN or (chars & _FARSI_YK and not chars & _ARABIC_ONLY):
-            return result("fa")
+            return result("fa", by_script=bool(chars & _PERSIAN))
         if chars & _ARABIC_ONLY:
-            return result("ar")
+            return result("ar", by_script=True)
         probs = dict(_langdetect(text))
         return result("fa" if probs.get("fa", 0) > probs.get("ar", 0) else "ar")
     if script == "CYRILLIC":  # langdetect reads short Russian as Ukrainian: trust letters instead
-        return result("uk" if chars & _UKRAINIAN else "ru")
+        return result("uk" if chars & _UKRAINIAN else "ru", by_script=True)
     if script == "OTHER":
         return Guess("other", long_enough or len(letters) >= 2, False)
     latin = [lang for lang in supported if lang not in _SCRIPT_LANGUAGES]
@@ -138,6 +139,8 @@ def choose(
     client = (client_lang or "").split("-")[0].lower()
     if client in supported:
         return client, CLIENT
+    if guess.by_script and guess.supported and guess.lang in supported:
+        return guess.lang, MESSAGE  # nothing else known: even one word in Ethiopic script is Amharic
     if current in supported and source in _RANK:
         return current, source
     return default, DEFAULT

@@ -31,14 +31,12 @@ class Store:
         """The person's session fields, or {} for a new or expired session."""
         return await self.redis.hgetall(self.key("s", pid))
 
-    async def save_session(self, pid: str, fields: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+    async def save_session(self, pid: str, fields: dict[str, str]) -> None:
         """Write changed fields and refresh the TTL in one round trip."""
         key = self.key("s", pid)
         async with self.redis.pipeline(transaction=True) as pipe:
             if fields:
                 pipe.hset(key, mapping=fields)
-            if drop:
-                pipe.hdel(key, *drop)
             pipe.expire(key, self.session_ttl)
             await pipe.execute()
 

@@ -181,3 +181,34 @@ async def test_a_broken_store_gives_a_polite_error_not_an_exception(engine: Engi
     replies = await say(engine, "hello", client_lang="es")
     es = engine.catalogs.gettext("es")
     assert replies[0].text == es("Sorry, something went wrong on my side. Please try again.")
+
+
+async def test_country_answer_states_restrictions_first_then_offers_sections(engine: Engine) -> None:
+    restricted = [c for c in engine.content.countries.values() if c.returns.status != "open"]
+    assert restricted, "the pack has at least one country with limited or suspended returns"
+    country = restricted[0]
+    name = engine.content.country(country.code)
+    from bot.i18n import country_name
+
+    replies = await say(engine, f"what is the situation in {country_name(country.code, 'en')} now", client_lang="en")
+    assert name is not None
+    assert replies[0].text.startswith("⚠️ " + country.returns.text["en"][:30])
+    assert "Source: " in replies[0].text
+    sections = labels(replies[-1])
+    assert len(sections) == len(country.sections) + 2  # + talk to a person, main menu
+    first = next(iter(country.sections.values()))
+    answer = (await press(engine, replies[-1].buttons[0][0].action))[-1]
+    assert answer.title == first.texts["en"].title
+    assert "Checked on " in answer.text and "Source: " in answer.text
+
+
+async def test_every_country_in_the_pack_answers_in_every_language(engine: Engine) -> None:
+    assert len(engine.content.countries) >= 10
+    for code, country in engine.content.countries.items():
+        for lang in engine.languages:
+            replies = await engine.handle(Event(user=f"tg:c{code}{lang}", kind="button",
+                                                button=sign(engine.settings.secret, f"c:{code}"), client_lang=lang))
+            assert all(r.lang == lang for r in replies)
+            section = await press(engine, replies[-1].buttons[0][0].action, user=f"tg:c{code}{lang}")
+            assert "This information is not yet available in your language" not in section[-1].text, (code, lang)
+            assert country.sections[next(iter(country.sections))].texts[lang].title == section[-1].title

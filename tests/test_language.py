@@ -65,3 +65,19 @@ def test_an_unclear_message_keeps_the_conversation_language() -> None:
 ])
 def test_named_language(text: str, lang: str | None) -> None:
     assert L.named_language(text, SUPPORTED) == lang
+
+
+def test_a_first_short_message_in_an_unmistakable_script_sets_the_language() -> None:
+    for text, lang in (("ሰላም", "am"), ("привет", "ru"), ("چطوری", "fa")):
+        assert L.choose(None, None, L.detect(text, SUPPORTED), None, SUPPORTED, "en") == (lang, L.MESSAGE)
+    # but never once the conversation or the app has a language
+    assert L.choose("en", L.MESSAGE, L.detect("ሰላም", SUPPORTED), None, SUPPORTED, "en") == ("en", L.MESSAGE)
+    assert L.choose(None, None, L.detect("ሰላም", SUPPORTED), "fr", SUPPORTED, "en") == ("fr", L.CLIENT)
+    assert L.choose(None, None, L.detect("salam", SUPPORTED), None, SUPPORTED, "en") == ("en", L.DEFAULT)
+
+
+def test_latin_fragments_are_isolated_in_right_to_left_text() -> None:
+    from bot.i18n import LRI, PDI, isolate_ltr
+
+    out = isolate_ltr("المصدر: IOM Tanzania (tanzania.iom.int) 2026")
+    assert f"{LRI}IOM Tanzania (tanzania.iom.int) 2026{PDI}" in out

@@ -32,7 +32,7 @@ from telegram.ext import (
 from bot import logs
 from bot.core import Event, Reply
 from bot.engine import Engine
-from bot.i18n import N_
+from bot.i18n import N_, isolate_ltr
 
 log = logging.getLogger("avrr.telegram")
 
@@ -83,10 +83,13 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
 
 
 def to_html(reply: Reply) -> str:
-    """Escape the reply's text, bold its title, and mark RTL paragraphs."""
-    body = html.escape(reply.text, quote=False)
-    if reply.title:
-        body = f"<b>{html.escape(reply.title, quote=False)}</b>\n\n{body}"
+    """Escape the reply's text, bold its title; in RTL replies isolate Latin runs and mark paragraphs."""
+    text, title = reply.text, reply.title
+    if reply.rtl:
+        text, title = isolate_ltr(text), isolate_ltr(title) if title else title
+    body = html.escape(text, quote=False)
+    if title:
+        body = f"<b>{html.escape(title, quote=False)}</b>\n\n{body}"
     if reply.rtl:
         body = "\n".join(RLM + line if line else line for line in body.split("\n"))
     return body

@@ -212,3 +212,38 @@ async def test_every_country_in_the_pack_answers_in_every_language(engine: Engin
             section = await press(engine, replies[-1].buttons[0][0].action, user=f"tg:c{code}{lang}")
             assert "This information is not yet available in your language" not in section[-1].text, (code, lang)
             assert country.sections[next(iter(country.sections))].texts[lang].title == section[-1].title
+
+
+async def test_missing_translation_falls_back_to_english_with_a_notice(engine: Engine, tmp_path) -> None:
+    import shutil
+
+    from bot.content import Content
+
+    shutil.copytree(engine.settings.content_dir, tmp_path / "content")
+    path = tmp_path / "content" / "topics" / "cost.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("\n  fr:")] + text[text.index("\n  ar:"):], encoding="utf-8")
+    engine.content = Content(tmp_path / "content")
+    answer = (await press(engine, sign(engine.settings.secret, "t:cost"), user="tg:fr-user"))[-1]
+    assert answer.lang == "en"  # no language known yet for this user: English, no notice
+    await command(engine, "start", client_lang="fr", user="tg:fr-user2")
+    answer = (await press(engine, sign(engine.settings.secret, "t:cost"), user="tg:fr-user2"))[-1]
+    fr = engine.catalogs.gettext("fr")
+    assert answer.lang == "fr"
+    assert answer.text.startswith(fr("This information is not yet available in your language. Here it is in English."))
+    assert engine.content.topic("cost").texts["en"].pages[0][:40] in answer.text
+
+
+async def test_stale_content_says_it_may_be_out_of_date(engine: Engine) -> None:
+    import dataclasses
+
+    engine.settings = dataclasses.replace(engine.settings, review_max_age_days=-1)
+    answer = (await press(engine, sign(engine.settings.secret, "t:cost")))[-1]
+    assert "This may be out of date. Please ask a counsellor." in answer.text
+
+
+async def test_right_to_left_replies_mirror_button_rows(engine: Engine) -> None:
+    replies = await command(engine, "start", client_lang="ar")
+    ar = engine.catalogs.gettext("ar")
+    first_row = [b.label for b in replies[0].buttons[0]]
+    assert replies[0].rtl and first_row == [ar("Who can apply?"), ar("What is voluntary return?")]

@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 
 from bot.config import Settings
 from bot.content import Content
-from bot.engine import Engine, Understanding
+from bot.eligibility import Eligibility, load_rules
+from bot.engine import Capability, Engine, Understanding
 from bot.i18n import Catalogs, available_languages
 from bot.redis_server import RedisServer
 from bot.store import Store, connect
@@ -51,6 +52,12 @@ def load_interpreter(settings: Settings, languages: list[str]) -> Interpreter:
     return Interpreter.load(model_path(settings.root, settings.var_dir), languages)
 
 
+def capabilities(settings: Settings) -> list[Capability]:
+    """The feature modules this deployment runs, wired in one place."""
+    rules = load_rules(settings.content_dir / "eligibility.yml")
+    return [Eligibility(rules, settings.eligibility_ttl_minutes * 60)]
+
+
 def understanding(settings: Settings) -> Understanding:
     """Language, route and country for single messages, without Redis (`avrr route`, `avrr nlu eval`)."""
     languages = available_languages(settings.locales_dir)
@@ -68,6 +75,6 @@ async def engine(settings: Settings, interpreter: Interpreter | None = None) -> 
         try:
             store = Store(redis, settings.session_ttl)
             await store.ping()
-            yield Engine(settings, store, interpreter, content, catalogs)
+            yield Engine(settings, store, interpreter, content, catalogs, capabilities(settings))
         finally:
             await redis.close()

@@ -101,11 +101,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_content_check(args: argparse.Namespace) -> int:
     """Check the content files; exit 1 when any error is found."""
     settings = _settings()
+    from bot import eligibility
     from bot.content import check
     from bot.i18n import available_languages
 
-    problems = check(settings.content_dir, available_languages(settings.locales_dir), dt.date.today(),
-                     settings.review_max_age_days)
+    languages = available_languages(settings.locales_dir)
+    problems = check(settings.content_dir, languages, dt.date.today(), settings.review_max_age_days)
+    problems += eligibility.check(settings.content_dir / "eligibility.yml", languages)
     for line in problems:
         print(line)
     errors = sum(1 for p in problems if p.startswith("error"))

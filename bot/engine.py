@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot import flows
 from bot import language as langmod
@@ -63,6 +64,10 @@ class Context:
         return self.engine.catalogs.gettext(self.lang)
 
     @property
+    def store(self) -> Store:
+        return self.engine.store
+
+    @property
     def ngettext(self) -> Callable[[str, str, int], str]:
         return self.engine.catalogs.ngettext(self.lang)
 
@@ -94,6 +99,23 @@ class Context:
         if rtl and not keep_order:
             rows = [list(reversed(row)) for row in rows]
         return Reply(text=text, lang=self.lang, title=title, buttons=rows, rtl=rtl)
+
+
+class Capability(Protocol):
+    """A feature module (eligibility, booking, …): it imports the core, never another capability.
+
+    `routes` it answers, the button-action `prefix` it owns, and a chance to take typed text
+    before the NLU result is used (e.g. "oui" as an answer to its current question).
+    """
+
+    routes: tuple[str, ...]
+    prefix: str
+
+    async def on_route(self, ctx: Context, route: str) -> list[Reply]: ...
+
+    async def on_button(self, ctx: Context, arg: str) -> list[Reply]: ...
+
+    async def on_text(self, ctx: Context, text: str) -> list[Reply] | None: ...
 
 
 class Understanding:
@@ -138,8 +160,9 @@ class Engine:
     """Channel-agnostic: channels build `Event`s and render `Reply`s."""
 
     def __init__(self, settings: Settings, store: Store, interpreter: Interpreter, content: Content,
-                 catalogs: Catalogs) -> None:
+                 catalogs: Catalogs, capabilities: Sequence[Capability] = ()) -> None:
         self.settings = settings
+        self.capabilities = list(capabilities)
         self.store = store
         self.interpreter = interpreter
         self.content = content
@@ -197,6 +220,10 @@ class Engine:
             return await self._command(ctx, name.lower(), payload.strip())
         decision = await self.understanding.decide(event.text, ctx.session, event.client_lang)
         self._set_language(ctx, decision.lang, decision.lang_source)
+        for capability in self.capabilities:  # e.g. a typed answer to the current question
+            replies = await capability.on_text(ctx, event.text)
+            if replies is not None:
+                return capability.routes[0], replies
         if decision.unsupported_language:
             return "language_picker", flows.language_picker(ctx)
         return decision.route, await self._route(ctx, decision)
@@ -223,6 +250,9 @@ class Engine:
 
     async def run_route(self, ctx: Context, route: str) -> list[Reply]:
         """The flow for a route reached by text, a button or a command."""
+        for capability in self.capabilities:
+            if route in capability.routes:
+                return await capability.on_route(ctx, route)
         programme = self.content.programme
         if route == "contact":
             return flows.contact(ctx, self.content.topic("contact"), programme)
@@ -264,6 +294,9 @@ class Engine:
         if action is None:
             return "expired", flows.expired(ctx)
         kind, _, arg = action.partition(":")
+        for capability in self.capabilities:
+            if kind == capability.prefix:
+                return capability.routes[0], await capability.on_button(ctx, arg)
         if kind == "m":
             return "menu", flows.main_menu(ctx)
         if kind == "L":

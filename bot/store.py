@@ -40,6 +40,21 @@ class Store:
             pipe.expire(key, self.session_ttl)
             await pipe.execute()
 
+    async def load_flow(self, kind: str, pid: str) -> dict[str, str]:
+        """A flow's short-lived state (e.g. eligibility answers), or {} when none or expired."""
+        return await self.redis.hgetall(self.key(kind, pid))
+
+    async def save_flow(self, kind: str, pid: str, fields: dict[str, str], ttl: int) -> None:
+        """Write a flow's state with its own (short) TTL."""
+        key = self.key(kind, pid)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, ttl)
+            await pipe.execute()
+
+    async def drop_flow(self, kind: str, pid: str) -> None:
+        await self.redis.delete(self.key(kind, pid))
+
     async def forget(self, pid: str) -> int:
         """Delete every key that belongs to this person; returns how many were deleted."""
         keys = [k async for k in self.redis.scan_iter(match=f"{PREFIX}:*:{pid}*", count=500)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import capabilities
 from bot.config import ROOT, Settings, load_settings
 from bot.content import Content
 from bot.engine import Engine
@@ -66,7 +67,7 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[object]:
 @pytest.fixture
 async def engine(settings: Settings, redis: object, interpreter: Interpreter, catalogs: Catalogs) -> Engine:
     store = Store(redis, settings.session_ttl)  # type: ignore[arg-type]
-    return Engine(settings, store, interpreter, Content(settings.content_dir), catalogs)
+    return Engine(settings, store, interpreter, Content(settings.content_dir), catalogs, capabilities(settings))
 
 
 def avrr_env(redis_url: str) -> dict[str, str]:

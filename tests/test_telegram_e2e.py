@@ -48,10 +48,10 @@ async def test_start_with_payload_question_and_button(telegram: FakeBotAPI, engi
     assert all(p.get("parse_mode") == "HTML" for p in api.params_of("sendMessage"))
 
     # A typed question (English words, but Farsi was chosen by the link: the link wins).
-    await api.send_text(USER, "who can apply for voluntary return", language_code="en")
+    await api.send_text(USER, "how does the return process work step by step", language_code="en")
     sent = await api.wait_sent(USER, 3)
-    eligibility, _ = engine.content.topic("eligibility").text("fa")
-    assert html.escape(eligibility.title, quote=False) in sent[2]["text"]
+    process, _ = engine.content.topic("process").text("fa")
+    assert html.escape(process.title, quote=False) in sent[2]["text"]
     assert api.params_of("sendChatAction"), "the person sees 'typing…' while the bot thinks"
 
     # A button press: "More" on the answer shows page 2.
@@ -60,7 +60,7 @@ async def test_start_with_payload_question_and_button(telegram: FakeBotAPI, engi
     await api.press(USER, sent[2], more[0])
     sent = await api.wait_sent(USER, 4)
     assert api.params_of("answerCallbackQuery"), "the button spinner is stopped"
-    assert html.escape(eligibility.pages[1][:40], quote=False) in sent[3]["text"]
+    assert html.escape(process.pages[1][:40], quote=False) in sent[3]["text"]
     assert not api.unknown, f"bot called methods the fake server does not know: {api.unknown}"
 
 

@@ -186,7 +186,8 @@ class Eligibility:
         """Start (or start again) from the first question."""
         await ctx.store.drop_flow(KIND, ctx.pid)
         await ctx.store.save_flow(KIND, ctx.pid, {"step": "0"}, self.ttl)
-        about = ctx.button(ctx._(flows.LABELS["eligibility"]), "p:eligibility:0")  # the information page
+        label = flows.LABELS["eligibility"]
+        about = ctx.button(ctx._(label), "p:eligibility:0")  # the information page, not the questions
         intro = ctx.reply(self.rules.text(ctx.lang, "intro"), title=self.rules.text(ctx.lang, "title"),
                           buttons=[[about]])
         return [intro, self._question(ctx, 0)]

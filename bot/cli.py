@@ -168,6 +168,27 @@ def cmd_nlu_langbench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_privacy_audit(args: argparse.Namespace) -> int:
+    """List every Redis key without a TTL (there must be none); exit 1 when any is found."""
+    settings = _settings()
+    from bot import app
+    from bot.store import Store, connect
+
+    async def main() -> list[str]:
+        async with app.redis_url(settings) as url:
+            redis = connect(url)
+            try:
+                return await Store(redis, settings.session_ttl).keys_without_ttl()
+            finally:
+                await redis.close()
+
+    forever = asyncio.run(main())
+    for key in forever:
+        print(f"no TTL: {key}")
+    print(f"privacy audit: {len(forever)} keys without a TTL")
+    return 1 if forever else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avrr", description="AVRR Assistant: voluntary return information.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -201,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     n = nsub.add_parser("langbench", help="language identification accuracy by message length")
     n.add_argument("--report", type=Path, help="where to write the markdown table")
     n.set_defaults(func=cmd_nlu_langbench)
+
+    p = sub.add_parser("privacy", help="privacy tools")
+    psub = p.add_subparsers(dest="privacy_command", required=True)
+    a = psub.add_parser("audit", help="list Redis keys without a TTL (exit 1 when there is any)")
+    a.set_defaults(func=cmd_privacy_audit)
 
     p = sub.add_parser("content", help="content tools")
     csub = p.add_subparsers(dest="content_command", required=True)

@@ -35,6 +35,7 @@ class Settings:
     nlu_threshold: float = 0.3
     review_max_age_days: int = 180
     eligibility_ttl_minutes: int = 30
+    rate_limit_per_minute: int = 20
     log_level: str = "INFO"
     root: Path = ROOT
     var_dir: Path = field(default=ROOT / "var")
@@ -153,6 +154,7 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = ROOT) -> S
         nlu_threshold=_float(env, "NLU_THRESHOLD", 0.3, 0.0, 1.0),
         review_max_age_days=_int(env, "REVIEW_MAX_AGE_DAYS", 180, 1, 3650),
         eligibility_ttl_minutes=_int(env, "ELIGIBILITY_TTL_MINUTES", 30, 1, 1440),
+        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 20, 1, 1000),
         log_level=log_level,
         root=root,
         var_dir=var_dir,

@@ -89,7 +89,7 @@ class Context:
 
     def button(self, label: str, action: str) -> Button:
         """A button whose data is signed, so forged presses are refused."""
-        return Button(label=label, action=sign(self.engine.settings.secret, action))
+        return Button(label=label, action=sign(self.engine.settings.secret, action, self.pid))
 
     def reply(self, text: str, title: str | None = None, buttons: list[list[Button]] | None = None,
               keep_order: bool = False) -> Reply:
@@ -142,6 +142,8 @@ class Understanding:
         route = parse.intent if confident and parse.intent in ROUTES else "out_of_scope"
         if countries and route in ("out_of_scope", "greet", "help", "about"):
             route = "coi"
+        if parse.danger:
+            route = "emergency"
         country, candidates = None, []
         if route == "coi" and countries:
             codes = sorted(countries[0].codes)
@@ -150,7 +152,7 @@ class Understanding:
             else:
                 candidates = codes
         unsupported = (guess.clear and not guess.supported and guess.lang is not None
-                       and parse.confidence < HIGH_CONFIDENCE)
+                       and parse.confidence < HIGH_CONFIDENCE and not parse.danger)
         named = langmod.named_language(text, self.languages) if route == "set_language" else None
         return Decision(lang, source, route, parse.intent, parse.confidence, country, candidates,
                         unsupported, named, parse)
@@ -182,7 +184,12 @@ class Engine:
         try:
             ctx.session = await self.store.load_session(pid)
             ctx.lang = self._session_language(ctx, event)
-            route, replies = await self._dispatch(ctx, event)
+            hits = await self.store.count_hit(pid, window=60)
+            limit = self.settings.rate_limit_per_minute
+            if hits > limit:  # one polite word when the limit is passed, then silence for the minute
+                route, replies = "flood", flows.slow_down(ctx) if hits == limit + 1 else []
+            else:
+                route, replies = await self._dispatch(ctx, event)
             await self.store.save_session(pid, ctx.changes)
         except Exception as exc:  # the person must never see a traceback
             log.error("event failed", extra={"pid": pid[:8], "error": type(exc).__name__, "where": where(exc)})
@@ -290,7 +297,7 @@ class Engine:
     # -- buttons and commands ------------------------------------------------------------
 
     async def _button(self, ctx: Context, data: str) -> tuple[str, list[Reply]]:
-        action = verify(self.settings.secret, data)
+        action = verify(self.settings.secret, data, ctx.pid)
         if action is None:
             return "expired", flows.expired(ctx)
         kind, _, arg = action.partition(":")

@@ -297,6 +297,10 @@ def unknown_command(ctx: Context) -> list[Reply]:
     return [ctx.reply(ctx._("I do not know that command.")), *help_text(ctx)]
 
 
+def slow_down(ctx: Context) -> list[Reply]:
+    return [ctx.reply(ctx._("You are sending many messages. Please wait a minute, then try again."))]
+
+
 def too_long(ctx: Context) -> list[Reply]:
     return [ctx.reply(ctx._("Your message is too long for me. Please ask in a few words."))]
 

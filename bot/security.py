@@ -2,7 +2,8 @@
 
 A channel user id (e.g. a Telegram user id) never reaches storage or logs: it is replaced by an
 HMAC so that the same person maps to the same key, yet the key cannot be turned back into the id
-without the secret. Button data is signed so that forged or edited callbacks are refused.
+without the secret. Button data is signed for the person it was sent to, so forged, edited or
+replayed-by-someone-else callbacks are refused.
 """
 
 from __future__ import annotations
@@ -19,19 +20,23 @@ def pseudonym(secret: str, channel_user: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def sign(secret: str, action: str) -> str:
-    """Attach a short signature to button data; Telegram allows 64 bytes in total."""
-    mac = hmac.new(secret.encode(), b"btn:" + action.encode(), hashlib.sha256).hexdigest()[:_SIG_LEN]
+def _mac(secret: str, action: str, owner: str) -> str:
+    message = b"btn:" + owner.encode() + b"\0" + action.encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:_SIG_LEN]
+
+
+def sign(secret: str, action: str, owner: str) -> str:
+    """Sign button data for one person (their pseudonym); Telegram allows 64 bytes in total."""
+    mac = _mac(secret, action, owner)
     data = f"{action}|{mac}"
     if len(data.encode()) > 64:
         raise ValueError(f"button data too long: {action!r}")
     return data
 
 
-def verify(secret: str, data: str) -> str | None:
-    """Return the action inside signed button data, or None when it was forged or damaged."""
+def verify(secret: str, data: str, owner: str) -> str | None:
+    """The action inside signed button data, or None when forged, damaged or made for someone else."""
     action, sep, mac = data.rpartition("|")
     if not sep or len(mac) != _SIG_LEN:
         return None
-    expected = hmac.new(secret.encode(), b"btn:" + action.encode(), hashlib.sha256).hexdigest()[:_SIG_LEN]
-    return action if hmac.compare_digest(mac, expected) else None
+    return action if hmac.compare_digest(mac, _mac(secret, action, owner)) else None

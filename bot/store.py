@@ -55,6 +55,19 @@ class Store:
     async def drop_flow(self, kind: str, pid: str) -> None:
         await self.redis.delete(self.key(kind, pid))
 
+    async def count_hit(self, pid: str, window: int) -> int:
+        """Count one message in the person's current window (flood control); the key expires with it."""
+        key = self.key("rate", pid)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, window, nx=True)
+            hits, _ = await pipe.execute()
+        return int(hits)
+
+    async def keys_without_ttl(self) -> list[str]:
+        """Every key that would live forever (there must be none): `avrr privacy audit`."""
+        return [k async for k in self.redis.scan_iter(match="*", count=1000) if await self.redis.ttl(k) == -1]
+
     async def forget(self, pid: str) -> int:
         """Delete every key that belongs to this person; returns how many were deleted."""
         keys = [k async for k in self.redis.scan_iter(match=f"{PREFIX}:*:{pid}*", count=500)]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nlu.countries import CountryMatch, Gazetteer
 from nlu.normalize import normalize
+from nlu.safety import SafetyPhrases
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,16 @@ class Parse:
     confidence: float
     ranking: list[tuple[str, float]] = field(default_factory=list)
     countries: list[CountryMatch] = field(default_factory=list)
+    danger: bool = False  # a safety phrase was found: emergency, whatever the model says
 
 
 class Interpreter:
     """A loaded NLU model plus the country gazetteer."""
 
-    def __init__(self, agent: object, gazetteer: Gazetteer) -> None:
+    def __init__(self, agent: object, gazetteer: Gazetteer, safety: SafetyPhrases | None = None) -> None:
         self._agent = agent
         self.gazetteer = gazetteer
+        self.safety = safety or SafetyPhrases()
 
     @classmethod
     def load(cls, model: Path, languages: list[str]) -> Interpreter:
@@ -46,8 +49,9 @@ class Interpreter:
         countries = self.gazetteer.find(norm)
         if not any(ch.isalpha() for ch in norm) or text.lstrip().startswith("/"):
             return Parse("out_of_scope", 0.0, [], countries)
+        danger = self.safety.found(norm)
         result = await self._agent.parse_message(norm)  # type: ignore[attr-defined]
         intent = result.get("intent") or {}
         ranking = [(r["name"], float(r["confidence"])) for r in result.get("intent_ranking") or []]
         return Parse(str(intent.get("name") or "out_of_scope"), float(intent.get("confidence") or 0.0),
-                     ranking, countries)
+                     ranking, countries, danger)

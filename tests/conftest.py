@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.exceptions import RedisError
 
 from bot.app import capabilities
 from bot.config import ROOT, Settings, load_settings
@@ -61,7 +62,14 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[object]:
     client = connect(redis_server.url)
     await client.flushdb()
     yield client
-    await client.close()
+    try:  # the TTL audit after every test: nothing the assistant wrote may live forever
+        if await client.ping():
+            forever = [k async for k in client.scan_iter(match="*") if await client.ttl(k) == -1]
+            assert forever == [], f"keys without a TTL: {forever}"
+    except (ConnectionError, OSError, RedisError):
+        pass  # a test that broke the connection on purpose
+    finally:
+        await client.close()
 
 
 @pytest.fixture
@@ -78,3 +86,20 @@ def avrr_env(redis_url: str) -> dict[str, str]:
 
 
 AVRR = str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "avrr")
+
+
+async def dump_redis(redis: object) -> list[tuple[str, int, list[str]]]:
+    """Every key with its TTL and all its values as text, whatever its type (for privacy scans)."""
+    out = []
+    async for key in redis.scan_iter(match="*"):  # type: ignore[attr-defined]
+        kind = await redis.type(key)  # type: ignore[attr-defined]
+        if kind == "hash":
+            values = [f"{k}={v}" for k, v in (await redis.hgetall(key)).items()]  # type: ignore[attr-defined]
+        elif kind == "string":
+            values = [str(await redis.get(key))]  # type: ignore[attr-defined]
+        elif kind == "zset":
+            values = [str(v) for v in await redis.zrange(key, 0, -1)]  # type: ignore[attr-defined]
+        else:
+            values = [f"<{kind}>"]
+        out.append((key, await redis.ttl(key), values))  # type: ignore[attr-defined]
+    return out

@@ -62,3 +62,21 @@ def test_route_single_message() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     row = json.loads(result.stdout)
     assert row["text"] == "quelle aide après le retour ?" and row["route"] == "reintegration"
+
+
+def test_privacy_audit_lists_keys_without_ttl(redis_server: RedisServer) -> None:
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(redis_server.url)
+    client.set("avrr:test:forever", "1")
+    try:
+        result = subprocess.run([AVRR, "privacy", "audit"], capture_output=True, text=True, timeout=120,
+                                env=avrr_env(redis_server.url))
+        assert result.returncode == 1 and "no TTL: avrr:test:forever" in result.stdout
+        client.expire("avrr:test:forever", 60)
+        result = subprocess.run([AVRR, "privacy", "audit"], capture_output=True, text=True, timeout=120,
+                                env=avrr_env(redis_server.url))
+        assert result.returncode == 0 and "0 keys without a TTL" in result.stdout
+    finally:
+        client.delete("avrr:test:forever")
+        client.close()

@@ -11,13 +11,15 @@ from bot.core import Event, Reply
 from bot.eligibility import KIND, load_rules
 from bot.engine import Engine
 from bot.security import pseudonym, sign
+from tests.conftest import dump_redis
 
 RULES = load_rules(ROOT / "content" / "eligibility.yml")
 USER = "tg:7007"
 
 
 def start(engine: Engine, user: str = USER, lang: str = "en"):
-    return engine.handle(Event(user=user, kind="button", button=sign(engine.settings.secret, "t:eligibility"),
+    return engine.handle(Event(user=user, kind="button", button=sign(engine.settings.secret, "t:eligibility",
+                                                                   pseudonym(engine.settings.secret, user)),
                                client_lang=lang))
 
 
@@ -166,10 +168,9 @@ async def test_nothing_about_eligibility_is_left_in_redis(engine: Engine) -> Non
     assert mid and 0 < await redis.ttl(f"avrr:{KIND}:{pseudonym(engine.settings.secret, 'tg:mid')}") <= 30 * 60
     await walk(engine, ["yes", "no", "stranded", "no", "no", "yes"], user="tg:mid")
     values = []
-    async for key in redis.scan_iter(match="*"):
+    for key, _ttl, contents in await dump_redis(redis):
         assert not key.startswith(f"avrr:{KIND}:"), key
-        values.append(key)
-        values.extend((await redis.hgetall(key)).values())
+        values += [key, *contents]
     blob = " ".join(values)
     for word in ["trafficking", "stranded", "protection", "may_be_eligible", "not_covered", "counsellor", "a.in_host"]:
         assert word not in blob, word

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.core import Event, Reply
 from bot.engine import Engine
-from bot.security import sign
+from bot.security import pseudonym, sign
+from tests.conftest import dump_redis
 
 USER = "tg:1001"
 
@@ -72,7 +73,8 @@ async def test_more_button_pages_through_a_long_answer(engine: Engine) -> None:
 async def test_forged_or_damaged_buttons_expire_and_change_nothing(engine: Engine) -> None:
     await command(engine, "start", client_lang="en")
     before = await engine.store.load_session(engine_pid(engine))
-    for data in ("l:fr|0123456789", "l:fr", "", "x" * 64, sign("wrong-secret" * 4, "l:fr")):
+    for data in ("l:fr|0123456789", "l:fr", "", "x" * 64, sign("wrong-secret" * 4, "l:fr", engine_pid(engine)),
+                 sign(engine.settings.secret, "l:fr", engine_pid(engine, "tg:someone-else"))):
         replies = await press(engine, data)
         assert replies[0].text == "This button has expired. Here is the menu again."
     after = await engine.store.load_session(engine_pid(engine))
@@ -80,7 +82,6 @@ async def test_forged_or_damaged_buttons_expire_and_change_nothing(engine: Engin
 
 
 def engine_pid(engine: Engine, user: str = USER) -> str:
-    from bot.security import pseudonym
 
     return pseudonym(engine.settings.secret, user)
 
@@ -141,12 +142,10 @@ async def test_no_typed_text_and_no_raw_id_in_redis_and_every_key_expires(engine
     secret_words = ["I have decided to go back home next month", "my name is Amina Yusuf", "+255 712 345 678"]
     for text in secret_words:
         await say(engine, text, user="tg:5550001", client_lang="en")
-    redis = engine.store.redis
     dump = []
-    async for key in redis.scan_iter(match="*"):
-        assert await redis.ttl(key) > 0, f"{key} has no TTL"
-        dump.append(key)
-        dump.extend(str(v) for v in (await redis.hgetall(key)).values())
+    for key, ttl, values in await dump_redis(engine.store.redis):
+        assert ttl > 0, f"{key} has no TTL"
+        dump += [key, *values]
     blob = " ".join(dump).lower()
     assert "5550001" not in blob
     for text in secret_words:
@@ -207,7 +206,9 @@ async def test_every_country_in_the_pack_answers_in_every_language(engine: Engin
     for code, country in engine.content.countries.items():
         for lang in engine.languages:
             replies = await engine.handle(Event(user=f"tg:c{code}{lang}", kind="button",
-                                                button=sign(engine.settings.secret, f"c:{code}"), client_lang=lang))
+                                                button=sign(engine.settings.secret, f"c:{code}",
+                                                            engine_pid(engine, f"tg:c{code}{lang}")),
+                                                client_lang=lang))
             assert all(r.lang == lang for r in replies)
             section = await press(engine, replies[-1].buttons[0][0].action, user=f"tg:c{code}{lang}")
             assert "This information is not yet available in your language" not in section[-1].text, (code, lang)
@@ -224,10 +225,12 @@ async def test_missing_translation_falls_back_to_english_with_a_notice(engine: E
     text = path.read_text(encoding="utf-8")
     path.write_text(text[: text.index("\n  fr:")] + text[text.index("\n  ar:"):], encoding="utf-8")
     engine.content = Content(tmp_path / "content")
-    answer = (await press(engine, sign(engine.settings.secret, "t:cost"), user="tg:fr-user"))[-1]
+    answer = (await press(engine, sign(engine.settings.secret, "t:cost", engine_pid(engine, "tg:fr-user")),
+                             user="tg:fr-user"))[-1]
     assert answer.lang == "en"  # no language known yet for this user: English, no notice
     await command(engine, "start", client_lang="fr", user="tg:fr-user2")
-    answer = (await press(engine, sign(engine.settings.secret, "t:cost"), user="tg:fr-user2"))[-1]
+    answer = (await press(engine, sign(engine.settings.secret, "t:cost", engine_pid(engine, "tg:fr-user2")),
+                             user="tg:fr-user2"))[-1]
     fr = engine.catalogs.gettext("fr")
     assert answer.lang == "fr"
     assert answer.text.startswith(fr("This information is not yet available in your language. Here it is in English."))
@@ -238,7 +241,7 @@ async def test_stale_content_says_it_may_be_out_of_date(engine: Engine) -> None:
     import dataclasses
 
     engine.settings = dataclasses.replace(engine.settings, review_max_age_days=-1)
-    answer = (await press(engine, sign(engine.settings.secret, "t:cost")))[-1]
+    answer = (await press(engine, sign(engine.settings.secret, "t:cost", engine_pid(engine))))[-1]
     assert "This may be out of date. Please ask a counsellor." in answer.text
 
 

@@ -189,6 +189,70 @@ def cmd_privacy_audit(args: argparse.Namespace) -> int:
     return 1 if forever else 0
 
 
+def _caption(settings: Settings):
+    """The poster caption in a language, from the catalogs."""
+    from bot.i18n import Catalogs
+    from bot.outreach import CAPTION
+
+    catalogs = Catalogs(settings.locales_dir)
+
+    def caption(lang: str | None) -> str:
+        return catalogs.gettext(lang or settings.default_language)(CAPTION)
+
+    return caption
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """Print a t.me link (and write a QR code) that opens the assistant in a language, on a topic."""
+    settings = _settings()
+    from bot import links, outreach
+    from bot.i18n import available_languages
+
+    bot = args.bot or settings.bot_username
+    if not bot:
+        raise ConfigError("the bot's username is needed: --bot avrr_bot or TELEGRAM_BOT_USERNAME")
+    caption = _caption(settings)
+    if args.sheet:
+        for url, path in outreach.sheet(args.sheet, args.out, bot, caption):
+            print(f"{url}  {path}")
+        return 0
+    languages = available_languages(settings.locales_dir)
+    if args.lang and args.lang not in languages:
+        raise ConfigError(f"--lang {args.lang!r} is not one of {', '.join(languages)}")
+    try:
+        payload = links.encode(links.Link(args.lang, args.topic, args.country, args.campaign))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    url = links.url(bot, payload)
+    print(url)
+    if args.qr:
+        try:
+            outreach.qr(url, args.qr, caption(args.lang) if args.caption else None)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        print(f"QR code written to {args.qr}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Reach per day, campaign, language and entry topic; counts below 5 shown as <5."""
+    settings = _settings()
+    from bot import app, outreach
+    from bot.store import Store, connect
+
+    async def main() -> dict[str, dict[str, int]]:
+        async with app.redis_url(settings) as url:
+            redis = connect(url)
+            try:
+                return await Store(redis, settings.session_ttl).counters()
+            finally:
+                await redis.close()
+
+    since = dt.date.fromisoformat(args.since) if args.since else None
+    print(outreach.table(outreach.rows(asyncio.run(main()), args.campaign, since), as_csv=args.csv), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avrr", description="AVRR Assistant: voluntary return information.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -222,6 +286,24 @@ def build_parser() -> argparse.ArgumentParser:
     n = nsub.add_parser("langbench", help="language identification accuracy by message length")
     n.add_argument("--report", type=Path, help="where to write the markdown table")
     n.set_defaults(func=cmd_nlu_langbench)
+
+    p = sub.add_parser("link", help="print a t.me link (and a QR code) for a language, topic, country, campaign")
+    p.add_argument("--lang", help="language code, e.g. fa")
+    p.add_argument("--topic", help="route, e.g. reintegration")
+    p.add_argument("--country", help="ISO code of a country of origin, e.g. AF")
+    p.add_argument("--campaign", help="campaign name: a-z, 0-9 and '-', e.g. kigoma-2026-11")
+    p.add_argument("--bot", help="the bot's username (default: TELEGRAM_BOT_USERNAME)")
+    p.add_argument("--qr", type=Path, help="write a QR code to this .png or .svg file")
+    p.add_argument("--caption", action="store_true", help="print a caption in the link's language under the QR")
+    p.add_argument("--sheet", type=Path, help="CSV with columns lang,topic,country,campaign,name: one QR per row")
+    p.add_argument("--out", type=Path, default=Path("links"), help="folder for --sheet output (default links/)")
+    p.set_defaults(func=cmd_link)
+
+    p = sub.add_parser("stats", help="reach per day, campaign, language and entry topic (no personal data)")
+    p.add_argument("--campaign", help="only this campaign")
+    p.add_argument("--since", help="only from this day on (YYYY-MM-DD)")
+    p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser("privacy", help="privacy tools")
     psub = p.add_subparsers(dest="privacy_command", required=True)

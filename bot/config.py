@@ -36,6 +36,9 @@ class Settings:
     review_max_age_days: int = 180
     eligibility_ttl_minutes: int = 30
     rate_limit_per_minute: int = 20
+    stats_ttl_days: int = 400
+    bot_username: str | None = None
+    counsellor_chat_id: int | None = None
     log_level: str = "INFO"
     root: Path = ROOT
     var_dir: Path = field(default=ROOT / "var")
@@ -78,6 +81,16 @@ def _float(env: dict[str, str], name: str, default: float, low: float, high: flo
     if not low <= value <= high:
         raise ConfigError(f"{name}={value} must be between {low} and {high}")
     return value
+
+
+def _chat_id(env: dict[str, str]) -> int | None:
+    raw = env.get("COUNSELLOR_CHAT_ID", "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"COUNSELLOR_CHAT_ID={raw!r} must be a Telegram chat id such as -1001234567890") from None
 
 
 def _dev_secret(var_dir: Path) -> str:
@@ -155,6 +168,9 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = ROOT) -> S
         review_max_age_days=_int(env, "REVIEW_MAX_AGE_DAYS", 180, 1, 3650),
         eligibility_ttl_minutes=_int(env, "ELIGIBILITY_TTL_MINUTES", 30, 1, 1440),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 20, 1, 1000),
+        stats_ttl_days=_int(env, "STATS_TTL_DAYS", 400, 1, 3650),
+        bot_username=(env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@") or None),
+        counsellor_chat_id=_chat_id(env),
         log_level=log_level,
         root=root,
         var_dir=var_dir,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot import flows
+from bot import flows, links
 from bot import language as langmod
 from bot.config import Settings
 from bot.content import Content
@@ -171,6 +171,7 @@ class Engine:
         self.catalogs = catalogs
         self.languages = catalogs.languages
         self.understanding = Understanding(settings, interpreter, self.languages)
+        self.bot_username = settings.bot_username  # the Telegram channel fills it in from getMe
 
     # -- the event loop ------------------------------------------------------------------
 
@@ -190,6 +191,7 @@ class Engine:
                 route, replies = "flood", flows.slow_down(ctx) if hits == limit + 1 else []
             else:
                 route, replies = await self._dispatch(ctx, event)
+                await self._count_outcome(ctx, route)
             await self.store.save_session(pid, ctx.changes)
         except Exception as exc:  # the person must never see a traceback
             log.error("event failed", extra={"pid": pid[:8], "error": type(exc).__name__, "where": where(exc)})
@@ -325,12 +327,7 @@ class Engine:
 
     async def _command(self, ctx: Context, name: str, payload: str) -> tuple[str, list[Reply]]:
         if name == "start":
-            unsure = self._apply_payload(ctx, payload)
-            first = flows.welcome(ctx, unsure)
-            topic = payload_topic(payload)
-            if topic:
-                first = first[:1] + await self.run_route(ctx, topic)
-            return "start", first
+            return "start", await self._start(ctx, payload)
         routes = {"help": "help", "menu": "menu", "language": "set_language", "privacy": "privacy",
                   "forget": "forget"}
         if name in routes:
@@ -338,21 +335,40 @@ class Engine:
             return route, (flows.main_menu(ctx) if route == "menu" else await self.run_route(ctx, route))
         return "unknown_command", flows.unknown_command(ctx)
 
-    def _apply_payload(self, ctx: Context, payload: str) -> bool:
-        """Honour a deep link's language; True when we still do not know the person's language."""
-        lang = payload_language(payload, self.languages)
-        if lang and langmod.stronger(langmod.LINK, ctx.session.get("lsrc")):
-            self._set_language(ctx, lang, langmod.LINK)
-        return ctx.session.get("lsrc", langmod.DEFAULT) == langmod.DEFAULT
+    async def _start(self, ctx: Context, payload: str) -> list[Reply]:
+        """Welcome, honouring a deep link's language, topic, country and campaign (bot/links.py)."""
+        link = links.decode(payload, self.languages)
+        if link.lang and langmod.stronger(langmod.LINK, ctx.session.get("lsrc")):
+            self._set_language(ctx, link.lang, langmod.LINK)
+        unsure = ctx.session.get("lsrc", langmod.DEFAULT) == langmod.DEFAULT
+        entry = link.topic or ("coi" if link.country else "")
+        ctx.changes.update(camp=link.campaign or "-", entry=entry or "-", ans="", per="")
+        await self.count(ctx, "start")
+        replies = flows.welcome(ctx, unsure)
+        if link.country and entry == "coi":
+            replies = replies[:1] + self.country_answer(ctx, link.country)
+        elif entry and entry != "coi":
+            replies = replies[:1] + await self.run_route(ctx, entry)
+        elif entry == "coi":
+            replies = replies[:1] + flows.ask_country(ctx)
+        if entry and (entry != "coi" or link.country):
+            await self._count_outcome(ctx, entry)  # the link opened an answer straight away
+        return replies
 
+    # -- reach without tracking ------------------------------------------------------------
 
-def payload_language(payload: str, languages: list[str]) -> str | None:
-    """Deep-link payload `<lang>` or `<lang>_<topic>` (e.g. `fa_reintegration`): the language part."""
-    head = payload.strip().split("_", 1)[0].lower()
-    return head if head in languages else None
+    async def count(self, ctx: Context, metric: str) -> None:
+        """One more for today's counter of this campaign, language and entry topic; never per person."""
+        fields = {**ctx.session, **ctx.changes}
+        await self.store.count(dt.date.today().isoformat(), fields.get("camp") or "-", ctx.lang,
+                               fields.get("entry") or "-", metric, self.settings.stats_ttl_days * 86400)
 
-
-def payload_topic(payload: str) -> str | None:
-    """The topic part of a deep-link payload, when it names a route."""
-    _, _, tail = payload.strip().partition("_")
-    return tail if tail in ROUTES and tail not in ("forget",) else None
+    async def _count_outcome(self, ctx: Context, route: str) -> None:
+        """Count the first answer and the first request for a person in this conversation."""
+        fields = {**ctx.session, **ctx.changes}
+        if route in TOPIC_ROUTES and route != "eligibility" and not fields.get("ans"):  # eligibility: nothing counted
+            ctx.changes["ans"] = "1"
+            await self.count(ctx, "answer")
+        if route == "human" and not fields.get("per"):
+            ctx.changes["per"] = "1"
+            await self.count(ctx, "person")

@@ -7,8 +7,9 @@ string is an English msgid for gettext; translations live in `locales/`.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
+from bot import links
 from bot.core import Button, Reply
 from bot.i18n import N_, country_name, format_date, native_name
 
@@ -66,8 +67,22 @@ def route_button(ctx: Context, route: str) -> Button:
 def menu_buttons(ctx: Context) -> list[list[Button]]:
     buttons = [route_button(ctx, r) for r in MENU_ROUTES]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([ctx.button("🌐 " + ctx._("Language"), "L")])
+    last = [ctx.button("🌐 " + ctx._("Language"), "L")]
+    share = share_url(ctx)
+    if share:
+        last.append(Button(label="📤 " + ctx._("Share this assistant"), url=share))
+    rows.append(last)
     return rows
+
+
+def share_url(ctx: Context) -> str | None:
+    """Telegram's share dialog with a link in the person's language: no campaign, nothing about them."""
+    bot = ctx.engine.bot_username
+    if not bot:
+        return None
+    link = links.url(bot, links.encode(links.Link(lang=ctx.lang)))
+    text = ctx._("Questions about voluntary return? This assistant answers in your language.")
+    return f"https://t.me/share/url?{urlencode({'url': link, 'text': text})}"
 
 
 def main_menu(ctx: Context) -> list[Reply]:
@@ -87,7 +102,9 @@ def welcome(ctx: Context, unsure_language: bool) -> list[Reply]:
         _("Privacy: I do not keep what you type. I keep your language choice for a while, under a "
           "code instead of your name. Type /forget to delete it."),
     ])
-    replies = [ctx.reply(text, buttons=menu_buttons(ctx))]
+    rows = menu_buttons(ctx)
+    rows.insert(0, [ctx.button(_("More about privacy"), "t:privacy")])
+    replies = [ctx.reply(text, buttons=rows)]
     if unsure_language:
         replies.extend(language_picker(ctx))
     return replies

@@ -64,6 +64,21 @@ class Store:
             hits, _ = await pipe.execute()
         return int(hits)
 
+    async def count(self, day: str, campaign: str, lang: str, topic: str, metric: str, ttl: int) -> None:
+        """Add one to an aggregate counter (per day, campaign, language, entry topic): never per person."""
+        key = f"{PREFIX}:stats:{day}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, f"{campaign}|{lang}|{topic}|{metric}", 1)
+            pipe.expire(key, ttl)
+            await pipe.execute()
+
+    async def counters(self) -> dict[str, dict[str, int]]:
+        """Every day's counters: {"2026-11-22": {"campaign|lang|topic|metric": n}}."""
+        out = {}
+        async for key in self.redis.scan_iter(match=f"{PREFIX}:stats:*", count=1000):
+            out[key.rsplit(":", 1)[-1]] = {k: int(v) for k, v in (await self.redis.hgetall(key)).items()}
+        return out
+
     async def keys_without_ttl(self) -> list[str]:
         """Every key that would live forever (there must be none): `avrr privacy audit`."""
         return [k async for k in self.redis.scan_iter(match="*", count=1000) if await self.redis.ttl(k) == -1]

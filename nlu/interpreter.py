@@ -7,6 +7,7 @@ handles commands itself and this class refuses them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,9 +40,14 @@ class Interpreter:
         """Load a model produced by `nlu.train.train`."""
         if not Path(model).exists():
             raise FileNotFoundError(f"NLU model {model} not found: run `avrr train` (or `make run`)")
+        root = logging.getLogger()
+        level, handlers = root.level, list(root.handlers)
         from rasa.core.agent import Agent  # heavy import: TensorFlow and friends
 
-        return cls(Agent.load(str(model)), Gazetteer(languages))
+        agent = Agent.load(str(model))
+        root.setLevel(level)  # loading a model sets the root logger to WARNING: keep ours
+        root.handlers[:] = handlers
+        return cls(agent, Gazetteer(languages))
 
     async def parse(self, text: str) -> Parse:
         """Classify one message; text without letters ("99", "👍") or a command is out of scope."""

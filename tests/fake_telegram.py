@@ -146,12 +146,13 @@ class FakeBotAPI:
             self.updates.append({"update_id": next(self._update_ids), **update})
             self._changed.notify_all()
 
-    async def send_text(self, user_id: int, text: str, language_code: str | None = None) -> None:
-        """The person types a message (a leading /command gets its bot_command entity)."""
+    async def send_text(self, user_id: int, text: str, language_code: str | None = None,
+                        chat: dict[str, Any] | None = None) -> None:
+        """The person types a message (a leading /command gets its bot_command entity); `chat` for groups."""
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": user_id, "type": "private", "first_name": "Tester"},
+            "chat": chat or {"id": user_id, "type": "private", "first_name": "Tester"},
             "from": self._user(user_id, language_code),
             "text": text,
         }

@@ -80,3 +80,30 @@ def test_privacy_audit_lists_keys_without_ttl(redis_server: RedisServer) -> None
     finally:
         client.delete("avrr:test:forever")
         client.close()
+
+
+def test_console_conversations_in_every_language_leave_no_personal_trace(redis_server: RedisServer) -> None:
+    import redis as sync_redis
+
+    from tests.test_privacy import IDENTIFIERS, PERSONAL, SECRETS
+
+    lines = []
+    for lang, sentences in PERSONAL.items():
+        lines += [f"/start {lang}_eligibility", "1", "2", *sentences, *IDENTIFIERS, "/start", "1"]
+    env = avrr_env(redis_server.url)
+    env["LOG_LEVEL"] = "DEBUG"
+    result = subprocess.run([AVRR, "chat"], input="\n".join(lines) + "\n", capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count('"event": "event"') >= len(lines), "every turn was logged"
+    client = sync_redis.Redis.from_url(redis_server.url, decode_responses=True)
+    stored = []
+    for key in client.scan_iter("*"):
+        assert client.ttl(key) > 0, key
+        kind = client.type(key)
+        stored += [key, *(client.hgetall(key).values() if kind == "hash" else [str(client.get(key))])]
+    client.close()
+    blob = " ".join(stored).lower()
+    logs = result.stderr.lower()
+    for text in [s for sentences in PERSONAL.values() for s in sentences] + IDENTIFIERS + SECRETS:
+        assert text.lower() not in blob and text.lower() not in logs, text

@@ -174,3 +174,9 @@ async def test_nothing_about_eligibility_is_left_in_redis(engine: Engine) -> Non
     blob = " ".join(values)
     for word in ["trafficking", "stranded", "protection", "may_be_eligible", "not_covered", "counsellor", "a.in_host"]:
         assert word not in blob, word
+
+
+async def test_eligibility_leaves_nothing_in_the_counters(engine: Engine) -> None:
+    await walk(engine, ["yes", "no", "asylum", "no", "no", "yes"], user="tg:count")
+    counters = await engine.store.counters()
+    assert all("|answer" not in field for fields in counters.values() for field in fields)

@@ -248,5 +248,5 @@ async def test_stale_content_says_it_may_be_out_of_date(engine: Engine) -> None:
 async def test_right_to_left_replies_mirror_button_rows(engine: Engine) -> None:
     replies = await command(engine, "start", client_lang="ar")
     ar = engine.catalogs.gettext("ar")
-    first_row = [b.label for b in replies[0].buttons[0]]
+    first_row = [b.label for b in replies[0].buttons[1]]  # row 0: "More about privacy"
     assert replies[0].rtl and first_row == [ar("Who can apply?"), ar("What is voluntary return?")]

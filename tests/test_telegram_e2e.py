@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.channels.telegram import run_polling, split_message, to_html
-from bot.core import Reply
+from bot.core import Event, Reply
 from bot.engine import Engine
 from tests.fake_telegram import FakeBotAPI, buttons
 
@@ -95,3 +96,51 @@ def test_html_is_escaped_and_long_messages_split() -> None:
 def test_rtl_replies_get_a_right_to_left_mark_per_line() -> None:
     html = to_html(Reply(text="IOM 2026\nsecond", lang="ar", rtl=True))
     assert all(line.startswith("\u200f") for line in html.split("\n"))
+
+
+async def test_personal_messages_over_telegram_leave_no_trace(telegram: FakeBotAPI, engine: Engine, caplog) -> None:
+    import logging
+
+    from bot.logs import JsonFormatter
+    from tests.conftest import dump_redis
+    from tests.test_privacy import IDENTIFIERS, PERSONAL, SECRETS
+
+    caplog.set_level(logging.DEBUG)
+    user, sent = USER + 7, 0
+    for lang in ("fa", "sw", "ru"):
+        for text in [*PERSONAL[lang], *IDENTIFIERS]:
+            await telegram.send_text(user, text, language_code=lang)
+            sent += 1
+            await telegram.wait_sent(user, sent)
+            sent = len(telegram.sent(user))
+    stored = " ".join(k + " " + " ".join(v) for k, _, v in await dump_redis(engine.store.redis)).lower()
+    logs = "\n".join(JsonFormatter().format(r) for r in caplog.records).lower()
+    assert '"route"' in logs and str(user) not in logs and str(user) not in stored
+    for text in [*PERSONAL["fa"], *PERSONAL["sw"], *PERSONAL["ru"], *IDENTIFIERS, *SECRETS]:
+        assert text.lower() not in stored and text.lower() not in logs, text
+
+
+async def test_stats_only_in_the_counsellors_group(engine: Engine) -> None:
+    import dataclasses
+
+    group = {"id": -100777, "type": "supergroup", "title": "Counsellors"}
+    engine.settings = dataclasses.replace(engine.settings, counsellor_chat_id=-100777)
+    for i in range(6):
+        await engine.handle(Event(user=f"tg:s{i}", kind="command", command="start",
+                                  payload="1_fa_RI__kigoma-2026-11"))
+    api = FakeBotAPI(TOKEN)
+    await api.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_polling(engine, TOKEN, api.url, stop, poll_timeout=1))
+    try:
+        await api.send_text(555, "/stats", chat={"id": -100999, "type": "supergroup", "title": "Strangers"})
+        await api.send_text(555, "/stats", chat=group)
+        sent = await api.wait_sent(-100777, 1)
+        assert sent[0]["text"].startswith("<pre>") and "kigoma-2026-11" in sent[0]["text"]
+        assert re.search(r"kigoma-2026-11\s+fa\s+reintegration\s+6\s+6\s+0", sent[0]["text"])
+        await asyncio.sleep(0.5)
+        assert api.sent(-100999) == [], "other groups get nothing"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await api.stop()

@@ -8,6 +8,7 @@ workers can serve one bot. Only private chats are served here.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import logging
 
@@ -29,7 +30,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import logs
+from bot import logs, outreach
 from bot.core import Event, Reply
 from bot.engine import Engine
 from bot.i18n import N_, isolate_ltr
@@ -183,6 +184,21 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.error("could not send error message", extra={"error": type(exc).__name__})
 
 
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats in the counsellors' group: the last seven days' reach, small counts suppressed."""
+    engine = _engine(context)
+    since = dt.date.today() - dt.timedelta(days=7)
+    lines = outreach.table(outreach.rows(await engine.store.counters(), since=since)).splitlines()
+    while lines:  # a monospace block per message, each within Telegram's limit
+        chunk: list[str] = []
+        while lines and sum(len(x) + 1 for x in chunk) + len(lines[0]) < 3500:
+            chunk.append(lines.pop(0))
+        chunk = chunk or [lines.pop(0)[:3500]]
+        await context.bot.send_message(update.effective_chat.id,
+                                       f"<pre>{html.escape(chr(10).join(chunk), quote=False)}</pre>",
+                                       parse_mode=ParseMode.HTML)
+
+
 async def set_commands(application: Application) -> None:
     """Register the command menu in every language the bot speaks."""
     engine: Engine = application.bot_data["engine"]
@@ -206,6 +222,9 @@ def build_application(engine: Engine, token: str, api_base_url: str) -> Applicat
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_command))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(PRIVATE & ~filters.TEXT, on_other))
+    if engine.settings.counsellor_chat_id:
+        counsellors = filters.Chat(chat_id=engine.settings.counsellor_chat_id)
+        application.add_handler(CommandHandler("stats", on_stats, filters=counsellors))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
     return application
@@ -216,6 +235,7 @@ async def run_polling(engine: Engine, token: str, api_base_url: str, stop: async
     """Serve the bot by long polling until `stop` is set."""
     application = build_application(engine, token, api_base_url)
     async with application:
+        engine.bot_username = engine.bot_username or application.bot.username  # for share links
         await set_commands(application)
         await application.start()
         await application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)

@@ -70,11 +70,18 @@ async def engine(settings: Settings, interpreter: Interpreter | None = None) -> 
     catalogs = Catalogs(settings.locales_dir)
     content = Content(settings.content_dir)
     interpreter = interpreter or load_interpreter(settings, catalogs.languages)
+    async with store(settings) as opened:
+        yield Engine(settings, opened, interpreter, content, catalogs, capabilities(settings))
+
+
+@asynccontextmanager
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    """The Redis layer on REDIS_URL or the private server, checked with a PING and closed afterwards."""
     async with redis_url(settings) as url:
         redis = connect(url)
         try:
-            store = Store(redis, settings.session_ttl)
-            await store.ping()
-            yield Engine(settings, store, interpreter, content, catalogs, capabilities(settings))
+            opened = Store(redis, settings.session_ttl)
+            await opened.ping()
+            yield opened
         finally:
             await redis.close()

@@ -172,15 +172,10 @@ def cmd_privacy_audit(args: argparse.Namespace) -> int:
     """List every Redis key without a TTL (there must be none); exit 1 when any is found."""
     settings = _settings()
     from bot import app
-    from bot.store import Store, connect
 
     async def main() -> list[str]:
-        async with app.redis_url(settings) as url:
-            redis = connect(url)
-            try:
-                return await Store(redis, settings.session_ttl).keys_without_ttl()
-            finally:
-                await redis.close()
+        async with app.store(settings) as store:
+            return await store.keys_without_ttl()
 
     forever = asyncio.run(main())
     for key in forever:
@@ -238,15 +233,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
     """Reach per day, campaign, language and entry topic; counts below 5 shown as <5."""
     settings = _settings()
     from bot import app, outreach
-    from bot.store import Store, connect
 
     async def main() -> dict[str, dict[str, int]]:
-        async with app.redis_url(settings) as url:
-            redis = connect(url)
-            try:
-                return await Store(redis, settings.session_ttl).counters()
-            finally:
-                await redis.close()
+        async with app.store(settings) as store:
+            return await store.counters()
 
     since = dt.date.fromisoformat(args.since) if args.since else None
     print(outreach.table(outreach.rows(asyncio.run(main()), args.campaign, since), as_csv=args.csv), end="")

@@ -124,7 +124,7 @@ def cmd_content_status(args: argparse.Namespace) -> int:
 
     rows = status(settings.content_dir, available_languages(settings.locales_dir))
     for file, part, langs in rows:
-        print(f"{file:34} {part:14} draft: {langs}")
+        print(f"{file:34} {langs}" if part == "error" else f"{file:34} {part:14} draft: {langs}")
     print(f"{len(rows)} texts await review" if rows else "nothing awaits review")
     return 0
 

@@ -332,12 +332,21 @@ def status(content_dir: Path, languages: list[str]) -> list[tuple[str, str, str]
     content_dir = Path(content_dir)
     rows = []
     for path in sorted(content_dir.glob("topics/*.yml")):
-        topic = load_topic(path, path.stem)
+        try:
+            topic = load_topic(path, path.stem)
+        except ContentError as exc:
+            rows.append((f"topics/{path.name}", "error", str(exc)))
+            continue
         drafts = [lang for lang in languages if lang in topic.texts and topic.texts[lang].status == "draft"]
         if drafts:
             rows.append((f"topics/{path.name}", "text", " ".join(drafts)))
     for path in sorted(content_dir.glob("countries/*.yml")):
-        for key, section in load_country(path).sections.items():
+        try:
+            country = load_country(path)
+        except ContentError as exc:
+            rows.append((f"countries/{path.name}", "error", str(exc)))
+            continue
+        for key, section in country.sections.items():
             drafts = [lang for lang in languages if lang in section.texts and section.texts[lang].status == "draft"]
             if drafts:
                 rows.append((f"countries/{path.name}", key, " ".join(drafts)))

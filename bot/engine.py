@@ -229,8 +229,8 @@ class Engine:
             return await self._command(ctx, name.lower(), payload.strip())
         decision = await self.understanding.decide(event.text, ctx.session, event.client_lang)
         self._set_language(ctx, decision.lang, decision.lang_source)
-        for capability in self.capabilities:  # e.g. a typed answer to the current question
-            replies = await capability.on_text(ctx, event.text)
+        for capability in self.capabilities if decision.route != "emergency" else ():  # danger comes first
+            replies = await capability.on_text(ctx, event.text)  # e.g. a typed answer to its question
             if replies is not None:
                 return capability.routes[0], replies
         if decision.unsupported_language:

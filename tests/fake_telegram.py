@@ -160,6 +160,13 @@ class FakeBotAPI:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ", 1)[0])}]
         await self._push({"message": message})
 
+    async def edit_text(self, user_id: int, text: str) -> None:
+        """The person edits an earlier message (the bot should ignore it)."""
+        await self._push({"edited_message": {
+            "message_id": next(self._message_ids), "date": int(time.time()), "edit_date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Tester"},
+            "from": self._user(user_id, None), "text": text}})
+
     async def send_sticker(self, user_id: int) -> None:
         message = {
             "message_id": next(self._message_ids),

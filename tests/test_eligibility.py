@@ -180,3 +180,10 @@ async def test_eligibility_leaves_nothing_in_the_counters(engine: Engine) -> Non
     await walk(engine, ["yes", "no", "asylum", "no", "no", "yes"], user="tg:count")
     counters = await engine.store.counters()
     assert all("|answer" not in field for fields in counters.values() for field in fields)
+
+
+async def test_danger_in_the_middle_of_the_questions_goes_to_a_person(engine: Engine) -> None:
+    await walk(engine, ["yes"], user="tg:mid-danger")
+    replies = await engine.handle(Event(user="tg:mid-danger", kind="text", text="no they are beating me help me now",
+                                        client_lang="en"))
+    assert replies[0].text.startswith("If you are in danger right now")

@@ -83,6 +83,11 @@ async def test_commands_menu_sticker_and_forged_button(telegram: FakeBotAPI, eng
     sent = await api.wait_sent(user, 3)
     assert fr("This button has expired. Here is the menu again.") in sent[2]["text"]
 
+    await api.edit_text(user, "who can apply")  # edited messages are ignored
+    await api.send_text(user, "/help", language_code="fr")
+    sent = await api.wait_sent(user, 4)
+    assert len(sent) == 4 and "/forget" in sent[3]["text"]
+
 
 def test_html_is_escaped_and_long_messages_split() -> None:
     reply = Reply(text="a < b & c > d\n" + ("word " * 2000), lang="en", title="Fish & chips")

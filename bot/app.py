@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
+from bot.booking import Booking
 from bot.config import Settings
 from bot.content import Content
 from bot.eligibility import Eligibility, load_rules
@@ -55,7 +57,8 @@ def load_interpreter(settings: Settings, languages: list[str]) -> Interpreter:
 def capabilities(settings: Settings) -> list[Capability]:
     """The feature modules this deployment runs, wired in one place."""
     rules = load_rules(settings.content_dir / "eligibility.yml")
-    return [Eligibility(rules, settings.eligibility_ttl_minutes * 60)]
+    return [Eligibility(rules, settings.eligibility_ttl_minutes * 60),
+            Booking(ZoneInfo(settings.office_timezone), settings.appointment_retention_days)]
 
 
 def understanding(settings: Settings) -> Understanding:

@@ -243,6 +243,57 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_slots(args: argparse.Namespace) -> int:
+    """Counsellors' availability: add (with weekly repeats and office holidays), list, remove."""
+    settings = _settings()
+    from zoneinfo import ZoneInfo
+
+    from bot import app
+    from bot.booking import Slots, when
+
+    tz = ZoneInfo(settings.office_timezone)
+
+    async def main() -> int:
+        async with app.store(settings) as store:
+            slots = Slots(store.redis, settings.appointment_retention_days)
+            now = dt.datetime.now(dt.timezone.utc)
+            if args.slots_command == "add":
+                try:
+                    first = dt.datetime.fromisoformat(args.start).replace(tzinfo=tz)
+                    skip = {dt.date.fromisoformat(d) for d in (args.except_dates or "").split(",") if d}
+                except ValueError as exc:
+                    raise ConfigError(f"--start/--except: {exc} (use 2026-11-30T09:00 and 2026-12-25)") from None
+                made = 0
+                for week in range(args.weekly or 1):
+                    local = first + dt.timedelta(weeks=week)  # same wall-clock time, across DST changes
+                    if local.date() in skip:
+                        continue
+                    try:
+                        sid = await slots.add(local.astimezone(dt.timezone.utc), args.minutes, args.office, args.mode,
+                                              [x for x in args.langs.split(",") if x], args.counsellor, now)
+                    except ValueError as exc:
+                        raise ConfigError(str(exc)) from None
+                    print(f"{sid}  {when(local, args.minutes, 'en_GB', tz)}")
+                    made += 1
+                print(f"{made} slots added")
+            elif args.slots_command == "list":
+                for slot in await slots.upcoming(now, args.days):
+                    booked = ""
+                    if slot.state == "booked" and slot.ref:
+                        appt = await slots.appointment(slot.ref)
+                        booked = f"  #{slot.ref} {appt.get('lang', '')} {appt.get('topic', '')}"
+                    print(f"{slot.id}  {when(slot.start, slot.minutes, 'en_GB', tz)}  {slot.mode:8} "
+                          f"{','.join(slot.langs):12} {slot.office} / {slot.counsellor}  {slot.state}{booked}")
+            else:
+                if not await slots.remove(args.id):
+                    print(f"slot {args.id} not found, or booked (cancel the appointment first)")
+                    return 1
+                print(f"slot {args.id} removed")
+            return 0
+
+    return asyncio.run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avrr", description="AVRR Assistant: voluntary return information.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -294,6 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only from this day on (YYYY-MM-DD)")
     p.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("slots", help="counsellors' availability: add, list, remove")
+    ssub = p.add_subparsers(dest="slots_command", required=True)
+    a = ssub.add_parser("add", help="add a slot (optionally repeated weekly)")
+    a.add_argument("--start", required=True, help="office local time, e.g. 2026-11-30T09:00")
+    a.add_argument("--minutes", type=int, default=45)
+    a.add_argument("--mode", required=True, help="office, phone, video or telegram")
+    a.add_argument("--langs", required=True, help="counselling languages, e.g. fr,ar")
+    a.add_argument("--office", default="Main office")
+    a.add_argument("--counsellor", default="Counsellor", help="a role name, no personal data")
+    a.add_argument("--weekly", type=int, help="repeat on the same weekday and time for N weeks")
+    a.add_argument("--except", dest="except_dates", help="office holidays to skip, e.g. 2026-12-25,2027-01-01")
+    a = ssub.add_parser("list", help="slots and appointments (reference, language, topic) for the next days")
+    a.add_argument("--days", type=int, default=14)
+    a = ssub.add_parser("remove", help="remove an open slot")
+    a.add_argument("id")
+    p.set_defaults(func=cmd_slots)
 
     p = sub.add_parser("privacy", help="privacy tools")
     psub = p.add_subparsers(dest="privacy_command", required=True)

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -37,6 +38,8 @@ class Settings:
     eligibility_ttl_minutes: int = 30
     rate_limit_per_minute: int = 20
     stats_ttl_days: int = 400
+    office_timezone: str = "UTC"
+    appointment_retention_days: int = 7
     bot_username: str | None = None
     counsellor_chat_id: int | None = None
     log_level: str = "INFO"
@@ -81,6 +84,15 @@ def _float(env: dict[str, str], name: str, default: float, low: float, high: flo
     if not low <= value <= high:
         raise ConfigError(f"{name}={value} must be between {low} and {high}")
     return value
+
+
+def _timezone(env: dict[str, str]) -> str:
+    name = env.get("OFFICE_TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"OFFICE_TIMEZONE={name!r} is not a time zone such as Africa/Dar_es_Salaam") from None
+    return name
 
 
 def _chat_id(env: dict[str, str]) -> int | None:
@@ -169,6 +181,8 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = ROOT) -> S
         eligibility_ttl_minutes=_int(env, "ELIGIBILITY_TTL_MINUTES", 30, 1, 1440),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 20, 1, 1000),
         stats_ttl_days=_int(env, "STATS_TTL_DAYS", 400, 1, 3650),
+        office_timezone=_timezone(env),
+        appointment_retention_days=_int(env, "APPOINTMENT_RETENTION_DAYS", 7, 1, 365),
         bot_username=(env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@") or None),
         counsellor_chat_id=_chat_id(env),
         log_level=log_level,

@@ -38,6 +38,7 @@ class Event:
     payload: str = ""
     client_lang: str | None = None
     kind: str = "text"  # text | button | command | other (sticker, photo, location, …)
+    chat: str | None = None  # where a later message (a reminder) can reach them, e.g. "tg:12345"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ log = logging.getLogger("avrr.engine")
 MAX_TEXT = 1000  # characters: longer messages get a polite "please ask in a few words"
 HIGH_CONFIDENCE = 0.8  # above this the NLU outweighs a language guess we cannot answer in
 SMALL_TALK = ("greet", "thanks", "goodbye")
-BOOKING = ("book", "appointment_status", "cancel")
 
 
 @dataclass
@@ -58,6 +57,7 @@ class Context:
     lang: str
     session: dict[str, str]
     changes: dict[str, str] = field(default_factory=dict)
+    address: str = ""  # the channel address for later messages (reminders); stored only with an appointment
 
     @property
     def _(self) -> Callable[[str], str]:
@@ -180,7 +180,8 @@ class Engine:
         started = time.perf_counter()
         pid = pseudonym(self.settings.secret, event.user)
         client = (event.client_lang or "").split("-")[0].lower()
-        ctx = Context(self, pid, client if client in self.languages else self.settings.default_language, {})
+        ctx = Context(self, pid, client if client in self.languages else self.settings.default_language, {},
+                      address=event.chat or "")
         route = "error"
         try:
             ctx.session = await self.store.load_session(pid)
@@ -278,17 +279,32 @@ class Engine:
             return flows.language_picker(ctx)
         if route == "human":
             return flows.human(ctx, self.content.topic("contact"), programme)
-        if route in BOOKING:
-            return flows.booking(ctx, self.content.topic("contact"), programme)
         if route == "emergency":
             return flows.emergency(ctx, programme)
         if route == "privacy":
             return flows.privacy(ctx)
         if route == "forget":
+            for capability in self.capabilities:  # e.g. cancel an appointment, freeing its slot
+                forget = getattr(capability, "on_forget", None)
+                if forget:
+                    await forget(ctx)
             await self.store.forget(ctx.pid)
             ctx.changes.clear()
             return flows.forgotten(ctx)
         return flows.main_menu(ctx)
+
+    async def outbox(self) -> list[tuple[str, list[Reply]]]:
+        """Messages due now that nobody asked for (reminders), as (channel address, replies)."""
+        due: list[tuple[str, list[Reply]]] = []
+        for capability in self.capabilities:
+            collect = getattr(capability, "outbox", None)
+            if collect:
+                due += await collect(self)
+        return due
+
+    def context_for(self, pid: str, lang: str) -> Context:
+        """A context for a message the engine sends on its own (e.g. a reminder)."""
+        return Context(self, pid, lang if lang in self.languages else self.settings.default_language, {})
 
     def country_answer(self, ctx: Context, code: str) -> list[Reply]:
         country = self.content.country(code)

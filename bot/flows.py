@@ -259,13 +259,6 @@ def human(ctx: Context, topic: Topic | None, programme: Programme) -> list[Reply
                             "You can contact the counselling office directly:")), *contact(ctx, topic, programme)]
 
 
-def booking(ctx: Context, topic: Topic | None, programme: Programme) -> list[Reply]:
-    """Until booking in the chat exists, say so plainly and show how to reach the office."""
-    return [ctx.reply(ctx._("Booking in this chat is not available yet. "
-                            "To make, check or cancel an appointment, contact the office:")),
-            *contact(ctx, topic, programme)]
-
-
 def emergency(ctx: Context, programme: Programme) -> list[Reply]:
     """Danger comes first: what to do now, emergency contacts, and a person."""
     _ = ctx._

@@ -13,6 +13,7 @@ import html
 import logging
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -54,6 +55,10 @@ def _user(update: Update) -> tuple[str, str | None]:
     if user is None:
         return "tg:anonymous", None
     return f"tg:{user.id}", user.language_code
+
+
+def _chat(update: Update) -> str | None:
+    return f"tg:{update.effective_chat.id}" if update.effective_chat else None
 
 
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -109,10 +114,14 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply]) -> None:
     """Send replies in order; buttons go on the last part of a split message."""
+    await send_with(context.bot, chat_id, replies)
+
+
+async def send_with(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
     for reply in replies:
         parts = split_message(to_html(reply))
         for i, part in enumerate(parts):
-            await context.bot.send_message(
+            await bot.send_message(
                 chat_id,
                 part,
                 parse_mode=ParseMode.HTML,
@@ -129,7 +138,8 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start, optionally with a deep-link payload (t.me/<bot>?start=<payload>)."""
     user, lang = _user(update)
     payload = " ".join(context.args or [])
-    event = Event(user=user, kind="command", command="start", payload=payload, client_lang=lang)
+    event = Event(user=user, kind="command", command="start", payload=payload, client_lang=lang,
+                  chat=_chat(update))
     await send(context, update.effective_chat.id, await _engine(context).handle(event))
 
 
@@ -139,7 +149,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     text = update.effective_message.text or ""
     name, _, payload = text[1:].partition(" ")
     event = Event(user=user, kind="command", command=name.split("@", 1)[0], payload=payload.strip(),
-                  client_lang=lang)
+                  client_lang=lang, chat=_chat(update))
     await send(context, update.effective_chat.id, await _engine(context).handle(event))
 
 
@@ -148,7 +158,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, lang = _user(update)
     chat_id = update.effective_chat.id
     await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-    event = Event(user=user, kind="text", text=update.effective_message.text or "", client_lang=lang)
+    event = Event(user=user, kind="text", text=update.effective_message.text or "", client_lang=lang,
+                  chat=_chat(update))
     await send(context, chat_id, await _engine(context).handle(event))
 
 
@@ -166,7 +177,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query.message is None:
         return
     user, lang = _user(update)
-    event = Event(user=user, kind="button", button=query.data or "", client_lang=lang)
+    event = Event(user=user, kind="button", button=query.data or "", client_lang=lang, chat=_chat(update))
     await send(context, query.message.chat.id, await _engine(context).handle(event))
 
 
@@ -230,8 +241,33 @@ def build_application(engine: Engine, token: str, api_base_url: str) -> Applicat
     return application
 
 
+async def deliver_outbox(engine: Engine, bot: Bot) -> int:
+    """Send what is due (reminders); each is claimed once in Redis, so several workers may run this."""
+    sent = 0
+    for address, replies in await engine.outbox():
+        if address.startswith("tg:"):
+            try:
+                await send_with(bot, int(address[3:]), replies)
+                sent += 1
+            except Exception as exc:  # a blocked bot or a deleted chat must not stop the others
+                log.error("reminder not delivered", extra={"error": type(exc).__name__})
+    return sent
+
+
+async def outbox_loop(engine: Engine, bot: Bot, stop: asyncio.Event, every: float) -> None:
+    while not stop.is_set():
+        try:
+            await deliver_outbox(engine, bot)
+        except Exception as exc:
+            log.error("outbox failed", extra={"error": type(exc).__name__, "where": logs.where(exc)})
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except asyncio.TimeoutError:
+            pass
+
+
 async def run_polling(engine: Engine, token: str, api_base_url: str, stop: asyncio.Event,
-                      poll_timeout: int = 30) -> None:
+                      poll_timeout: int = 30, outbox_every: float = 30.0) -> None:
     """Serve the bot by long polling until `stop` is set."""
     application = build_application(engine, token, api_base_url)
     async with application:
@@ -240,6 +276,6 @@ async def run_polling(engine: Engine, token: str, api_base_url: str, stop: async
         await application.start()
         await application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
         log.info("telegram polling started", extra={"mode": "polling"})
-        await stop.wait()
+        await outbox_loop(engine, application.bot, stop, outbox_every)
         await application.updater.stop()
         await application.stop()

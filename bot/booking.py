@@ -193,6 +193,33 @@ class Slots:
         return await self.redis.hgetall(self.k("appt", ref))
 
 
+async def agenda(slots: Slots, tz: ZoneInfo, start: dt.datetime, days: int) -> list[str]:
+    """One line per slot: time, mode, languages, state and, when booked, reference, language and topic.
+
+    For counsellors (CLI and their Telegram group): never free text, never anything about a decision.
+    """
+    lines = []
+    for slot in await slots.upcoming(start, days):
+        line = (f"{slot.id}  {when(slot.start, slot.minutes, 'en_GB', tz)}  {slot.mode}  {','.join(slot.langs)}  "
+                f"{slot.office} / {slot.counsellor}  {slot.state}")
+        if slot.state == "booked" and slot.ref:
+            appt = await slots.appointment(slot.ref)
+            line += f"  #{slot.ref} {appt.get('lang', '')} {appt.get('mode', '')} {appt.get('topic', '')}"
+        lines.append(line)
+    return lines
+
+
+async def no_show(slots: Slots, ref: str) -> bool:
+    """A counsellor marks a missed appointment: its record and reminders go, the slot stays used."""
+    appt = await slots.appointment(ref.lstrip("#").upper())
+    if not appt:
+        return False
+    ref = ref.lstrip("#").upper()
+    await slots.redis.delete(slots.k("appt", ref), slots.k("mine", appt.get("pid", "")))
+    await slots.redis.zrem(slots.k("remind"), f"{ref}:24h", f"{ref}:1h")
+    return True
+
+
 def when(start: dt.datetime, minutes: int, lang: str, tz: ZoneInfo) -> str:
     """'Mon 30 Nov, 09:00 (45 min)' in the person's language and the office's time zone."""
     local = start.astimezone(tz)

@@ -249,7 +249,7 @@ def cmd_slots(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from bot import app
-    from bot.booking import Slots, when
+    from bot.booking import Slots, agenda, when
 
     tz = ZoneInfo(settings.office_timezone)
 
@@ -277,13 +277,7 @@ def cmd_slots(args: argparse.Namespace) -> int:
                     made += 1
                 print(f"{made} slots added")
             elif args.slots_command == "list":
-                for slot in await slots.upcoming(now, args.days):
-                    booked = ""
-                    if slot.state == "booked" and slot.ref:
-                        appt = await slots.appointment(slot.ref)
-                        booked = f"  #{slot.ref} {appt.get('lang', '')} {appt.get('topic', '')}"
-                    print(f"{slot.id}  {when(slot.start, slot.minutes, 'en_GB', tz)}  {slot.mode:8} "
-                          f"{','.join(slot.langs):12} {slot.office} / {slot.counsellor}  {slot.state}{booked}")
+                print("\n".join(await agenda(slots, tz, now, args.days)) or "no slots")
             else:
                 if not await slots.remove(args.id):
                     print(f"slot {args.id} not found, or booked (cancel the appointment first)")

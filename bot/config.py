@@ -42,6 +42,7 @@ class Settings:
     appointment_retention_days: int = 7
     bot_username: str | None = None
     counsellor_chat_id: int | None = None
+    counsellor_allowlist: tuple[int, ...] = ()
     log_level: str = "INFO"
     root: Path = ROOT
     var_dir: Path = field(default=ROOT / "var")
@@ -93,6 +94,14 @@ def _timezone(env: dict[str, str]) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"OFFICE_TIMEZONE={name!r} is not a time zone such as Africa/Dar_es_Salaam") from None
     return name
+
+
+def _allowlist(env: dict[str, str]) -> tuple[int, ...]:
+    raw = env.get("COUNSELLOR_ALLOWLIST", "").strip()
+    try:
+        return tuple(int(x) for x in raw.replace(" ", "").split(",") if x)
+    except ValueError:
+        raise ConfigError("COUNSELLOR_ALLOWLIST must be Telegram user ids separated by commas") from None
 
 
 def _chat_id(env: dict[str, str]) -> int | None:
@@ -185,6 +194,7 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = ROOT) -> S
         appointment_retention_days=_int(env, "APPOINTMENT_RETENTION_DAYS", 7, 1, 365),
         bot_username=(env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@") or None),
         counsellor_chat_id=_chat_id(env),
+        counsellor_allowlist=_allowlist(env),
         log_level=log_level,
         root=root,
         var_dir=var_dir,

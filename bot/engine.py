@@ -344,6 +344,8 @@ class Engine:
     async def _command(self, ctx: Context, name: str, payload: str) -> tuple[str, list[Reply]]:
         if name == "start":
             return "start", await self._start(ctx, payload)
+        if name == "counsellors-only":
+            return "refused", [ctx.reply(ctx._("Sorry, this command is only for the office's counsellors."))]
         routes = {"help": "help", "menu": "menu", "language": "set_language", "privacy": "privacy",
                   "forget": "forget"}
         if name in routes:

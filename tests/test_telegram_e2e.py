@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import re
 from collections.abc import AsyncIterator
@@ -145,6 +146,43 @@ async def test_stats_only_in_the_counsellors_group(engine: Engine) -> None:
         assert re.search(r"kigoma-2026-11\s+fa\s+reintegration\s+6\s+6\s+0", sent[0]["text"])
         await asyncio.sleep(0.5)
         assert api.sent(-100999) == [], "other groups get nothing"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await api.stop()
+
+
+async def test_counsellors_manage_slots_and_see_their_agenda_in_their_group(engine: Engine) -> None:
+    import dataclasses
+
+    from bot.booking import Slots
+
+    group = {"id": -100778, "type": "supergroup", "title": "Counsellors"}
+    engine.settings = dataclasses.replace(engine.settings, counsellor_chat_id=-100778, office_timezone="UTC")
+    api = FakeBotAPI(TOKEN)
+    await api.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_polling(engine, TOKEN, api.url, stop, poll_timeout=1))
+    try:
+        tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).strftime("%Y-%m-%dT10:30")
+        await api.send_text(601, f"/slots add {tomorrow} 45 phone fa,ar", chat=group)
+        sent = await api.wait_sent(-100778, 1)
+        assert "added" in sent[0]["text"]
+        sid = sent[0]["text"].split("slot ", 1)[1].split(" ", 1)[0]
+        slots = Slots(engine.store.redis, 7)
+        result, ref = await slots.book(await slots.get(sid), "pidA", "tg:4242", "fa", "reintegration")
+        assert result == "ok"
+        await api.send_text(601, "/agenda", chat=group)
+        sent = await api.wait_sent(-100778, 2)
+        assert f"#{ref} fa phone reintegration" in sent[1]["text"] and "10:30" in sent[1]["text"]
+        await api.send_text(601, f"/noshow {ref}", chat=group)
+        sent = await api.wait_sent(-100778, 3)
+        assert f"#{ref} marked as no-show" in sent[2]["text"]
+        await api.send_text(4243, "/agenda", language_code="fr")  # a person in a private chat
+        refused = await api.wait_sent(4243, 1)
+        assert engine.catalogs.gettext("fr")("Sorry, this command is only for the office's counsellors.") \
+            in refused[0]["text"]
+        assert f"#{ref}" not in refused[0]["text"]
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import html
 import logging
+from zoneinfo import ZoneInfo
 
 from telegram import (
     Bot,
@@ -32,6 +33,7 @@ from telegram.ext import (
 )
 
 from bot import logs, outreach
+from bot.booking import Slots, agenda, no_show, when
 from bot.core import Event, Reply
 from bot.engine import Engine
 from bot.i18n import N_, isolate_ltr
@@ -195,19 +197,64 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.error("could not send error message", extra={"error": type(exc).__name__})
 
 
-async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats in the counsellors' group: the last seven days' reach, small counts suppressed."""
-    engine = _engine(context)
-    since = dt.date.today() - dt.timedelta(days=7)
-    lines = outreach.table(outreach.rows(await engine.store.counters(), since=since)).splitlines()
-    while lines:  # a monospace block per message, each within Telegram's limit
+async def send_pre(bot: Bot, chat_id: int, lines: list[str]) -> None:
+    """Monospace text for counsellors, one block per message within Telegram's limit."""
+    lines = list(lines) or ["-"]
+    while lines:
         chunk: list[str] = []
         while lines and sum(len(x) + 1 for x in chunk) + len(lines[0]) < 3500:
             chunk.append(lines.pop(0))
         chunk = chunk or [lines.pop(0)[:3500]]
-        await context.bot.send_message(update.effective_chat.id,
-                                       f"<pre>{html.escape(chr(10).join(chunk), quote=False)}</pre>",
-                                       parse_mode=ParseMode.HTML)
+        await bot.send_message(chat_id, f"<pre>{html.escape(chr(10).join(chunk), quote=False)}</pre>",
+                               parse_mode=ParseMode.HTML)
+
+
+def is_counsellor(update: Update, engine: Engine) -> bool:
+    """In the counsellors' group, or a user on the allowlist."""
+    settings = engine.settings
+    chat, user = update.effective_chat, update.effective_user
+    in_group = bool(chat and settings.counsellor_chat_id and chat.id == settings.counsellor_chat_id)
+    return in_group or bool(user and user.id in settings.counsellor_allowlist)
+
+
+async def on_counsellor_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats, /agenda, /slots, /noshow: only for counsellors; a person gets a polite refusal."""
+    engine = _engine(context)
+    chat = update.effective_chat
+    if not is_counsellor(update, engine):
+        if chat and chat.type == "private":
+            _, lang = _user(update)
+            await send(context, chat.id, await engine.handle(Event(user=_user(update)[0], kind="command",
+                                                                   command="counsellors-only", client_lang=lang)))
+        return
+    text = update.effective_message.text or ""
+    name, *args = text[1:].split()
+    name = name.split("@", 1)[0].lower()
+    tz = ZoneInfo(engine.settings.office_timezone)
+    slots = Slots(engine.store.redis, engine.settings.appointment_retention_days)
+    now = dt.datetime.now(dt.timezone.utc)
+    if name == "stats":
+        since = dt.date.today() - dt.timedelta(days=7)
+        lines = outreach.table(outreach.rows(await engine.store.counters(), since=since)).splitlines()
+    elif name == "agenda":
+        today = dt.datetime.combine(now.astimezone(tz).date(), dt.time(), tz)
+        lines = await agenda(slots, tz, today, 2) or ["no slots today or tomorrow"]
+    elif name == "noshow":
+        ok = bool(args) and await no_show(slots, args[0])
+        lines = [f"#{args[0].lstrip('#').upper()} marked as no-show" if ok else "usage: /noshow K7Q2 (a reference)"]
+    elif args[:1] == ["add"] and len(args) == 5:
+        try:
+            start = dt.datetime.fromisoformat(args[1]).replace(tzinfo=tz).astimezone(dt.timezone.utc)
+            sid = await slots.add(start, int(args[2]), "Main office", args[3], args[4].split(","), "Counsellor", now)
+            lines = [f"slot {sid} added: {when(start, int(args[2]), 'en_GB', tz)}"]
+        except ValueError as exc:
+            lines = [f"not added: {exc}"]
+    elif args[:1] == ["remove"] and len(args) == 2:
+        lines = [f"slot {args[1]} removed" if await slots.remove(args[1]) else "not found, or booked"]
+    else:
+        lines = await agenda(slots, tz, now, 7) or ["no slots in the next 7 days"]
+        lines += ["", "/slots add 2026-11-30T09:00 45 phone fr,ar   /slots remove <id>"]
+    await send_pre(context.bot, chat.id, lines)
 
 
 async def set_commands(application: Application) -> None:
@@ -229,13 +276,12 @@ def build_application(engine: Engine, token: str, api_base_url: str) -> Applicat
         .build()
     )
     application.bot_data["engine"] = engine
+    application.add_handler(CommandHandler(["stats", "agenda", "slots", "noshow"], on_counsellor_command,
+                                           filters=filters.UpdateType.MESSAGE))
     application.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_command))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(PRIVATE & ~filters.TEXT, on_other))
-    if engine.settings.counsellor_chat_id:
-        counsellors = filters.Chat(chat_id=engine.settings.counsellor_chat_id)
-        application.add_handler(CommandHandler("stats", on_stats, filters=counsellors))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
     return application

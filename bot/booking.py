@@ -221,10 +221,11 @@ async def no_show(slots: Slots, ref: str) -> bool:
 
 
 def when(start: dt.datetime, minutes: int, lang: str, tz: ZoneInfo) -> str:
-    """'Mon 30 Nov, 09:00 (45 min)' in the person's language and the office's time zone."""
+    """'Mon 30 Nov, 09:00 (45 min, Berlin)' in the person's language and the given time zone."""
     local = start.astimezone(tz)
     day = format_date(local.date(), format="EEE d MMM", locale=lang)
-    return f"{day}, {format_time(local.time(), format='short', locale=lang)} ({minutes} min)"
+    zone = str(tz).rsplit("/", 1)[-1].replace("_", " ")
+    return f"{day}, {format_time(local.time(), format='short', locale=lang)} ({minutes} min, {zone})"
 
 
 class Booking:
@@ -240,6 +241,11 @@ class Booking:
 
     def slots(self, ctx: Context) -> Slots:
         return Slots(ctx.store.redis, self.retention_days)
+
+    def zone(self, ctx: Context) -> ZoneInfo:
+        """The person's chosen time zone (session), else the office's."""
+        chosen = ctx.changes.get("tz") or ctx.session.get("tz")
+        return ZoneInfo(chosen) if chosen in ctx.engine.content.programme.timezones else self.tz
 
     @staticmethod
     def now() -> dt.datetime:
@@ -284,6 +290,14 @@ class Booking:
         slots = self.slots(ctx)
         if kind == "m":
             return await self._days(ctx, rest)
+        if kind == "z":  # `z:<mode>` lists time zones, `z:<mode>:<index>` chooses one
+            mode, _, index = rest.partition(":")
+            zones = ctx.engine.content.programme.timezones
+            if index.isdigit() and int(index) < len(zones):
+                ctx.changes["tz"] = zones[int(index)]
+                return await self._days(ctx, mode)
+            rows = [[ctx.button(z.replace("_", " "), f"b:z:{mode}:{i}")] for i, z in enumerate(zones)]
+            return [ctx.reply(ctx._("Which time zone are you in?"), buttons=rows)]
         if kind == "d":
             mode, _, day = rest.partition(":")
             return await self._times(ctx, mode, day)
@@ -323,28 +337,33 @@ class Booking:
 
     async def _days(self, ctx: Context, mode: str) -> list[Reply]:
         days: dict[str, dt.date] = {}
+        zone = self.zone(ctx)
         for slot in await self._open(ctx):
             if slot.mode == mode:
-                local = slot.start.astimezone(self.tz).date()
+                local = slot.start.astimezone(zone).date()
                 days.setdefault(local.strftime("%Y%m%d"), local)
         if not days:
             return [ctx.reply(ctx._("Sorry, this time is no longer available.")), *await self._modes(ctx)]
         rows = [[ctx.button(format_date(d, format="EEEE d MMMM", locale=ctx.lang), f"b:d:{mode}:{key}")]
                 for key, d in list(days.items())[:7]]
-        return [ctx.reply(ctx._("Which day?"), buttons=rows)]
+        if ctx.engine.content.programme.timezones:
+            rows.append([ctx.button("🕒 " + ctx._("Times in my time zone"), f"b:z:{mode}")])
+        return [ctx.reply(ctx._("Which day?") + f"\n({str(zone).replace('_', ' ')})", buttons=rows)]
 
     async def _times(self, ctx: Context, mode: str, day: str) -> list[Reply]:
+        zone = self.zone(ctx)
         choices = [s for s in await self._open(ctx)
-                   if s.mode == mode and s.start.astimezone(self.tz).strftime("%Y%m%d") == day]
+                   if s.mode == mode and s.start.astimezone(zone).strftime("%Y%m%d") == day]
         if not choices:
             return [ctx.reply(ctx._("Sorry, this time is no longer available.")), *await self._days(ctx, mode)]
-        rows = [[ctx.button(format_time(s.start.astimezone(self.tz).time(), format="short", locale=ctx.lang),
+        rows = [[ctx.button(format_time(s.start.astimezone(zone).time(), format="short", locale=ctx.lang),
                             f"b:s:{s.id}")] for s in choices[:8]]
-        return [ctx.reply(ctx._("Which time? (office time)"), buttons=rows)]
+        return [ctx.reply(ctx._("Which time?"), buttons=rows)]
 
     def _confirm(self, ctx: Context, slot: Slot) -> Reply:
         text = ctx._("Please confirm: {when}, {mode}, {office}.").format(
-            when=when(slot.start, slot.minutes, ctx.lang, self.tz), mode=ctx._(MODES.get(slot.mode, slot.mode)),
+            when=when(slot.start, slot.minutes, ctx.lang, self.zone(ctx)),
+                mode=ctx._(MODES.get(slot.mode, slot.mode)),
             office=slot.office)
         return ctx.reply(text, buttons=[[ctx.button(ctx._("Confirm"), f"b:c:{slot.id}")],
                                         [ctx.button(ctx._("Choose another time"), f"b:m:{slot.mode}")]])
@@ -354,7 +373,8 @@ class Booking:
         result, ref = await self.slots(ctx).book(slot, ctx.pid, ctx.address, ctx.lang, topic, self.now())
         if result == "ok":
             text = ctx._("Your appointment is booked: {when}, {mode}, {office}. Your reference is {ref}.").format(
-                when=when(slot.start, slot.minutes, ctx.lang, self.tz), mode=ctx._(MODES.get(slot.mode, slot.mode)),
+                when=when(slot.start, slot.minutes, ctx.lang, self.zone(ctx)),
+                mode=ctx._(MODES.get(slot.mode, slot.mode)),
                 office=slot.office, ref=ref)
             return [ctx.reply(text + "\n\n" + ctx._("I will remind you 24 hours and 1 hour before."),
                               buttons=self._manage(ctx))]
@@ -362,7 +382,7 @@ class Booking:
             found = await self.slots(ctx).mine(ctx.pid)
             return [await self._show(ctx, *found)] if found else await self._modes(ctx)
         return [ctx.reply(ctx._("Sorry, this time was just taken. Here are the next free times:")),
-                *await self._times(ctx, slot.mode, slot.start.astimezone(self.tz).strftime("%Y%m%d"))]
+                *await self._times(ctx, slot.mode, slot.start.astimezone(self.zone(ctx)).strftime("%Y%m%d"))]
 
     def _manage(self, ctx: Context) -> list[list]:
         return [[ctx.button(ctx._("Change the time"), "b:r")], [ctx.button(ctx._("Cancel my appointment"), "b:x")],
@@ -373,6 +393,7 @@ class Booking:
         if slot is None:
             return ctx.reply(ctx._("You have no appointment booked."))
         text = ctx._("Your appointment: {when}, {mode}, {office}. Reference {ref}.").format(
-            when=when(slot.start, slot.minutes, ctx.lang, self.tz), mode=ctx._(MODES.get(slot.mode, slot.mode)),
+            when=when(slot.start, slot.minutes, ctx.lang, self.zone(ctx)),
+                mode=ctx._(MODES.get(slot.mode, slot.mode)),
             office=slot.office, ref=ref)
         return ctx.reply(text, buttons=self._manage(ctx))

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -100,6 +101,7 @@ class Programme:
 
     offices: list[Office] = field(default_factory=list)
     emergency: list[Office] = field(default_factory=list)
+    timezones: list[str] = field(default_factory=list)  # offered to people who are not in the office's zone
 
 
 class ContentError(Exception):
@@ -236,8 +238,14 @@ def load_programme(path: Path) -> Programme:
                               languages=[str(x) for x in item.get("languages") or []]))
         return out
 
+    zones = [str(z) for z in data.get("person_timezones") or []]
+    for zone in zones:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ContentError(f"{path.name}: {zone!r} is not a time zone such as Europe/Berlin") from None
     return Programme(offices=offices(data.get("offices"), "offices"),
-                     emergency=offices(data.get("emergency_contacts"), "emergency_contacts"))
+                     emergency=offices(data.get("emergency_contacts"), "emergency_contacts"), timezones=zones)
 
 
 class Content:

@@ -56,7 +56,7 @@ SECTION_LABELS: dict[str, str] = {
     "safety": N_("Safety"),
     "languages": N_("Languages"),
 }
-MENU_ROUTES = ("about", "eligibility", "process", "reintegration", "coi", "contact", "human", "privacy")
+MENU_ROUTES = ("about", "eligibility", "process", "reintegration", "coi", "book", "contact", "human", "privacy")
 NO_SUGGEST = {"out_of_scope", "greet", "thanks", "goodbye", "help", "set_language"}
 
 
@@ -181,7 +181,8 @@ def content_answer(ctx: Context, topic: Topic, page: int, page_action: str) -> l
         rows.append([ctx.button(_("More") + " ▸", f"p:{page_action}:{page + 1}")])
     related = [route_button(ctx, r) for r in topic.related if r in LABELS][:4]
     rows.extend(related[i : i + 2] for i in range(0, len(related), 2))
-    rows.append([route_button(ctx, "human"), ctx.button(_("Main menu"), "m")])
+    last = [route_button(ctx, "human")] + ([] if "book" in topic.related else [route_button(ctx, "book")])
+    rows += [last, [ctx.button(_("Main menu"), "m")]]
     return [ctx.reply("\n\n".join(parts), title=text.title, buttons=rows)]
 
 

@@ -182,3 +182,31 @@ async def test_bookings_survive_a_redis_restart(tmp_path) -> None:
         await redis.close()
     finally:
         server.stop()
+
+
+async def test_a_person_sees_times_in_the_time_zone_they_choose(engine: Engine) -> None:
+    import dataclasses
+
+    engine.content.programme = dataclasses.replace(engine.content.programme, timezones=["Asia/Kabul"])
+    start = (now() + dt.timedelta(days=2)).replace(hour=6, minute=0, second=0, microsecond=0)
+    await Slots(engine.store.redis, 7).add(start, 45, "Main office", "phone", ["en"], "Counsellor A")
+    user = "tg:tz"
+    pid = pseudonym(engine.settings.secret, user)
+    days = await engine.handle(Event(user=user, kind="button", button=sign(engine.settings.secret, "b:m:phone", pid),
+                                     client_lang="en"))
+    zones = await engine.handle(Event(user=user, kind="button", client_lang="en",
+                                      button=press_label(days[-1], "🕒 Times in my time zone")))
+    days = await engine.handle(Event(user=user, kind="button", client_lang="en",
+                                     button=press_label(zones[-1], "Asia/Kabul")))
+    assert "Asia/Kabul" in days[-1].text
+    times = await engine.handle(Event(user=user, kind="button", client_lang="en", button=days[-1].buttons[0][0].action))
+    assert times[-1].buttons[0][0].label.replace("\u202f", " ") == "10:30 AM"  # 06:00 UTC is 10:30 in Kabul
+
+
+async def test_tampered_booking_buttons_change_nothing(engine: Engine) -> None:
+    sid = await add_slot(engine, 40)
+    user = "tg:tamper"
+    forged = f"b:c:{sid}|" + "0" * 10
+    replies = await engine.handle(Event(user=user, kind="button", button=forged, client_lang="en"))
+    assert replies[0].text == "This button has expired. Here is the menu again."
+    assert (await Slots(engine.store.redis, 7).get(sid)).state == "open"

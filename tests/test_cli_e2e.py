@@ -101,7 +101,9 @@ def test_console_conversations_in_every_language_leave_no_personal_trace(redis_s
     for key in client.scan_iter("*"):
         assert client.ttl(key) > 0, key
         kind = client.type(key)
-        stored += [key, *(client.hgetall(key).values() if kind == "hash" else [str(client.get(key))])]
+        values = (client.hgetall(key).values() if kind == "hash" else client.zrange(key, 0, -1) if kind == "zset"
+                  else [str(client.get(key))])
+        stored += [key, *values]
     client.close()
     blob = " ".join(stored).lower()
     logs = result.stderr.lower()

@@ -179,6 +179,8 @@ async def test_bookings_survive_a_redis_restart(tmp_path) -> None:
         server.start()
         redis = connect(server.url)
         assert (await Slots(redis, 7).mine("pidP"))[0] == ref
+        due = (await Slots(redis, 7).get(sid)).start - dt.timedelta(hours=24) + dt.timedelta(seconds=1)
+        assert await Slots(redis, 7).claim_due(due) == [(ref, "24h")], "reminders survive the restart too"
         await redis.close()
     finally:
         server.stop()
@@ -210,3 +212,21 @@ async def test_tampered_booking_buttons_change_nothing(engine: Engine) -> None:
     replies = await engine.handle(Event(user=user, kind="button", button=forged, client_lang="en"))
     assert replies[0].text == "This button has expired. Here is the menu again."
     assert (await Slots(engine.store.redis, 7).get(sid)).state == "open"
+
+
+async def test_book_reschedule_and_cancel_in_every_language(engine: Engine) -> None:
+    for lang in engine.languages:
+        await Slots(engine.store.redis, 7).add(now() + dt.timedelta(hours=60), 45, "Main office", "video", [lang],
+                                               "Counsellor A")
+        await Slots(engine.store.redis, 7).add(now() + dt.timedelta(hours=61), 45, "Main office", "video", [lang],
+                                               "Counsellor A")
+        user = f"tg:every-{lang}"
+        _ = engine.catalogs.gettext(lang)
+        booked = await book_first(engine, user, lang)
+        assert booked[-1].lang == lang and _("Main menu") in [b.label for row in booked[-1].buttons for b in row]
+        moved = await engine.handle(Event(user=user, kind="button", client_lang=lang,
+                                          button=press_label(booked[-1], _("Change the time"))))
+        assert moved[0].text.startswith(_("Your appointment is cancelled. Choose a new time:"))
+        cancelled = await engine.handle(Event(user=user, kind="button", client_lang=lang, button=sign(
+            engine.settings.secret, "b:x", pseudonym(engine.settings.secret, user))))
+        assert cancelled[0].text == _("You have no appointment booked.")

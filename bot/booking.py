@@ -372,6 +372,7 @@ class Booking:
         topic = ctx.session.get("route") or "-"
         result, ref = await self.slots(ctx).book(slot, ctx.pid, ctx.address, ctx.lang, topic, self.now())
         if result == "ok":
+            await ctx.engine.count(ctx, "booking")  # aggregate reach per campaign; nothing about the person
             text = ctx._("Your appointment is booked: {when}, {mode}, {office}. Your reference is {ref}.").format(
                 when=when(slot.start, slot.minutes, ctx.lang, self.zone(ctx)),
                 mode=ctx._(MODES.get(slot.mode, slot.mode)),

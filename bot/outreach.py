@@ -19,7 +19,7 @@ import segno
 from bot import links
 from bot.i18n import N_
 
-METRICS = ("start", "answer", "person")
+METRICS = ("start", "answer", "booking", "person")
 CAPTION = N_("Questions about voluntary return? Scan to ask in your language.")  # under a poster's QR code
 SMALL = 5  # counts below this are shown as "<5"
 

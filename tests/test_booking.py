@@ -59,6 +59,8 @@ async def test_a_person_books_sees_and_cancels_in_their_language(engine: Engine)
     assert cancelled[0].text == fr("Your appointment is cancelled.")
     slots = await Slots(engine.store.redis, 7).upcoming(now())
     assert [s.state for s in slots] == ["open"], "cancelling frees the slot at once"
+    counters = await engine.store.counters()
+    assert counters[dt.date.today().isoformat()].get("-|fr|-|booking") == 1, "reach counts the booking, no id"
     assert await engine.store.redis.zcard("avrr:remind") == 0, "and drops its reminders"
 
 

@@ -82,14 +82,14 @@ def test_small_counts_are_suppressed() -> None:
                 "2026-11-21": {"c1|fa|coi|start": 12, "c1|fa|coi|answer": 5, "c2|en|-|start": 3}}
     table = outreach.table(outreach.rows(counters, campaign="c1"))
     lines = table.splitlines()
-    assert lines[1].split()[4:] == ["<5", "<5", "0"]
-    assert lines[2].split()[4:] == ["12", "5", "0"]
+    assert lines[1].split()[4:] == ["<5", "<5", "0", "0"]
+    assert lines[2].split()[4:] == ["12", "5", "0", "0"]
     assert "c2" not in table
     rows = list(csv.reader(outreach.table(outreach.rows(counters, since=dt.date(2026, 11, 21)), as_csv=True)
                            .splitlines()))
-    assert rows[0] == ["day", "campaign", "language", "entry topic", "start", "answer", "person"]
+    assert rows[0] == ["day", "campaign", "language", "entry topic", "start", "answer", "booking", "person"]
     assert {tuple(r[:2]) for r in rows[1:]} == {("2026-11-21", "c1"), ("2026-11-21", "c2")}
-    assert ["2026-11-21", "c2", "en", "-", "<5", "0", "0"] in rows
+    assert ["2026-11-21", "c2", "en", "-", "<5", "0", "0", "0"] in rows
 
 
 def test_link_command_prints_the_link_and_a_qr_that_decodes_back(tmp_path, redis_server: RedisServer) -> None:

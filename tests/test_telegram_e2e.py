@@ -143,7 +143,7 @@ async def test_stats_only_in_the_counsellors_group(engine: Engine) -> None:
         await api.send_text(555, "/stats", chat=group)
         sent = await api.wait_sent(-100777, 1)
         assert sent[0]["text"].startswith("<pre>") and "kigoma-2026-11" in sent[0]["text"]
-        assert re.search(r"kigoma-2026-11\s+fa\s+reintegration\s+6\s+6\s+0", sent[0]["text"])
+        assert re.search(r"kigoma-2026-11\s+fa\s+reintegration\s+6\s+6\s+0\s+0", sent[0]["text"])
         await asyncio.sleep(0.5)
         assert api.sent(-100999) == [], "other groups get nothing"
     finally:

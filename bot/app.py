@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.eligibility import Eligibility, load_rules
 from bot.engine import Capability, Engine, Understanding
+from bot.handoff import Handoff
 from bot.i18n import Catalogs, available_languages
 from bot.redis_server import RedisServer
 from bot.store import Store, connect
@@ -58,7 +59,8 @@ def capabilities(settings: Settings) -> list[Capability]:
     """The feature modules this deployment runs, wired in one place."""
     rules = load_rules(settings.content_dir / "eligibility.yml")
     return [Eligibility(rules, settings.eligibility_ttl_minutes * 60),
-            Booking(ZoneInfo(settings.office_timezone), settings.appointment_retention_days)]
+            Booking(ZoneInfo(settings.office_timezone), settings.appointment_retention_days),
+            Handoff(settings)]
 
 
 def understanding(settings: Settings) -> Understanding:

@@ -43,6 +43,11 @@ class Settings:
     bot_username: str | None = None
     counsellor_chat_id: int | None = None
     counsellor_allowlist: tuple[int, ...] = ()
+    office_hours: tuple[tuple[int, int, int], ...] = ((0, 540, 1020), (1, 540, 1020), (2, 540, 1020),
+                                                      (3, 540, 1020), (4, 540, 1020))  # (weekday, from, to) minutes
+    handoff_remind_minutes: int = 5
+    handoff_timeout_minutes: int = 20
+    handoff_ttl_hours: int = 24
     log_level: str = "INFO"
     root: Path = ROOT
     var_dir: Path = field(default=ROOT / "var")
@@ -112,6 +117,30 @@ def _chat_id(env: dict[str, str]) -> int | None:
         return int(raw)
     except ValueError:
         raise ConfigError(f"COUNSELLOR_CHAT_ID={raw!r} must be a Telegram chat id such as -1001234567890") from None
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _office_hours(env: dict[str, str]) -> tuple[tuple[int, int, int], ...]:
+    """OFFICE_HOURS such as "mon-fri 09:00-17:00; sat 10:00-13:00" → (weekday, from, to) in minutes."""
+    raw = env.get("OFFICE_HOURS", "").strip().lower() or "mon-fri 09:00-17:00"
+    problem = ConfigError(f"OFFICE_HOURS={raw!r} must look like 'mon-fri 09:00-17:00; sat 10:00-13:00'")
+    out: list[tuple[int, int, int]] = []
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        try:
+            days, span = part.split()
+            first, _, last = days.partition("-")
+            start, end = (int(t[:2]) * 60 + int(t[3:]) for t in span.split("-"))
+            lo, hi = DAYS.index(first), DAYS.index(last or first)
+        except ValueError:
+            raise problem from None
+        if not 0 <= start < end <= 24 * 60 or lo > hi:
+            raise problem
+        out += [(day, start, end) for day in range(lo, hi + 1)]
+    if not out:
+        raise problem
+    return tuple(sorted(out))
 
 
 def _dev_secret(var_dir: Path) -> str:
@@ -195,6 +224,10 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = ROOT) -> S
         bot_username=(env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@") or None),
         counsellor_chat_id=_chat_id(env),
         counsellor_allowlist=_allowlist(env),
+        office_hours=_office_hours(env),
+        handoff_remind_minutes=_int(env, "HANDOFF_REMIND_MINUTES", 5, 1, 1440),
+        handoff_timeout_minutes=_int(env, "HANDOFF_TIMEOUT_MINUTES", 20, 1, 1440),
+        handoff_ttl_hours=_int(env, "HANDOFF_TTL_HOURS", 24, 1, 24 * 14),
         log_level=log_level,
         root=root,
         var_dir=var_dir,

@@ -21,6 +21,9 @@ ACTION_ROUTES: tuple[str, ...] = (
 )  # fmt: skip
 ROUTES: tuple[str, ...] = TOPIC_ROUTES + ACTION_ROUTES
 
+# A button action any capability may offer: "talk to a person now, this is urgent" (owned by handoff).
+URGENT_HANDOFF = "h:u"
+
 
 @dataclass(frozen=True)
 class Event:
@@ -39,6 +42,7 @@ class Event:
     client_lang: str | None = None
     kind: str = "text"  # text | button | command | other (sticker, photo, location, …)
     chat: str | None = None  # where a later message (a reminder) can reach them, e.g. "tg:12345"
+    origin: str = ""  # the channel's reference to this very message ("tg:<chat>:<message id>"), for relaying
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import yaml
 
 from bot import flows
 from bot.content import ContentError, Source
-from bot.core import ROUTES, Reply
+from bot.core import ROUTES, URGENT_HANDOFF, Reply
 from bot.i18n import format_date
 from nlu.normalize import normalize
 
@@ -276,7 +276,9 @@ class Eligibility:
         parts.append(_("Source: {sources}").format(sources=sources) + "\n"
                      + _("Checked on {date}").format(date=format_date(self.rules.reviewed, ctx.lang)))
         spec = self.rules.outcomes[outcome]
-        rows = [[flows.route_button(ctx, route)] for route in spec.get("next") or []]
+        person = flows.LABELS["human"]  # urgent outcomes ask for an urgent handoff under the same label
+        rows = [[ctx.button(_(person), URGENT_HANDOFF) if route == "human" and spec.get("urgent")
+                 else flows.route_button(ctx, route)] for route in spec.get("next") or []]
         rows.append([ctx.button(_("Main menu"), "m")])
         replies = [ctx.reply("\n\n".join(parts), title=self.rules.text(ctx.lang, "title"), buttons=rows)]
         if spec.get("urgent"):

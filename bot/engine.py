@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from bot import flows, links
@@ -172,6 +172,7 @@ class Engine:
         self.languages = catalogs.languages
         self.understanding = Understanding(settings, interpreter, self.languages)
         self.bot_username = settings.bot_username  # the Telegram channel fills it in from getMe
+        self.desk: object | None = None  # the counsellors' side of a handoff, if the channel has one
 
     # -- the event loop ------------------------------------------------------------------
 
@@ -219,15 +220,20 @@ class Engine:
             return "error", flows.error(ctx)
         if event.kind == "button":
             return await self._button(ctx, event.button or "")
+        if event.kind == "text" and event.text.lstrip().startswith("/"):  # a command typed as text (console)
+            name, _, payload = event.text.strip()[1:].partition(" ")
+            event = replace(event, kind="command", command=name, payload=payload.strip(), text="")
+        for capability in self.capabilities:  # e.g. a handoff in progress: messages go to a counsellor
+            before = getattr(capability, "before", None)
+            replies = await before(ctx, event) if before else None
+            if replies is not None:
+                return capability.routes[0], replies
         if event.kind == "command":
             return await self._command(ctx, (event.command or "").lower(), event.payload)
         if event.kind != "text" or not event.text.strip():
             return "other", flows.not_text(ctx)
         if len(event.text) > MAX_TEXT:
             return "too_long", flows.too_long(ctx)
-        if event.text.lstrip().startswith("/"):  # a command typed as text (console) never reaches Rasa
-            name, _, payload = event.text.strip()[1:].partition(" ")
-            return await self._command(ctx, name.lower(), payload.strip())
         decision = await self.understanding.decide(event.text, ctx.session, event.client_lang)
         self._set_language(ctx, decision.lang, decision.lang_source)
         for capability in self.capabilities if decision.route != "emergency" else ():  # danger comes first
@@ -243,10 +249,10 @@ class Engine:
         fails = int(ctx.session.get("fails", "0") or 0)
         ctx.changes["fails"] = str(fails + 1 if d.route == "out_of_scope" else 0)
         ctx.changes["route"] = d.route
-        if d.route == "out_of_scope":
+        if d.route == "out_of_scope":  # the second miss in a row offers a person first
             ranking = d.parse.ranking if d.parse else []
             return flows.fallback(ctx, ranking, out_of_scope=d.intent == "out_of_scope"
-                                  and d.confidence >= self.settings.nlu_threshold)
+                                  and d.confidence >= self.settings.nlu_threshold, offer_person=fails >= 1)
         if d.route == "coi":
             if d.country:
                 return self.country_answer(ctx, d.country)

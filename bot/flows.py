@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlparse
 
 from bot import links
-from bot.core import Button, Reply
+from bot.core import URGENT_HANDOFF, Button, Reply
 from bot.i18n import N_, country_name, format_date, native_name
 
 if TYPE_CHECKING:
@@ -146,17 +146,22 @@ def small_talk(ctx: Context, route: str) -> list[Reply]:
     return [ctx.reply(_("Goodbye. You can come back at any time: just type /start."))]
 
 
-def fallback(ctx: Context, ranking: list[tuple[str, float]], out_of_scope: bool) -> list[Reply]:
-    """Not sure what was meant: offer the two likeliest topics and a person."""
+def fallback(ctx: Context, ranking: list[tuple[str, float]], out_of_scope: bool,
+             offer_person: bool = False) -> list[Reply]:
+    """Not sure what was meant: offer the two likeliest topics and a person (first, after two misses)."""
     _ = ctx._
     text = (_("I can only help with questions about voluntary return and reintegration.") if out_of_scope
             else _("Sorry, I am not sure I understood."))
     suggestions = [r for r, _c in ranking if r not in NO_SUGGEST and r in LABELS][:2]
     rows = [[route_button(ctx, r)] for r in suggestions]
-    rows.append([route_button(ctx, "human")])
-    rows.append([ctx.button(_("Main menu"), "m")])
     if suggestions:
         text += "\n" + _("Did you mean one of these?")
+    if offer_person:
+        text += "\n\n" + _("I could not help you twice in a row. A counsellor can answer you in person.")
+        rows.insert(0, [route_button(ctx, "human")])
+    else:
+        rows.append([route_button(ctx, "human")])
+    rows.append([ctx.button(_("Main menu"), "m")])
     return [ctx.reply(text, buttons=rows)]
 
 
@@ -270,7 +275,8 @@ def emergency(ctx: Context, programme: Programme) -> list[Reply]:
     ])
     replies = [ctx.reply(text)]
     replies += offices(ctx, programme, emergency=True)
-    replies[-1].buttons = [[route_button(ctx, "human")], [route_button(ctx, "vulnerable")]]
+    person = LABELS["human"]  # the same label, but the button asks for an urgent handoff
+    replies[-1].buttons = [[ctx.button(ctx._(person), URGENT_HANDOFF)], [route_button(ctx, "vulnerable")]]
     return replies
 
 
@@ -287,6 +293,9 @@ def privacy(ctx: Context) -> list[Reply]:
         _("I do not share anything with the police, an embassy or any government."),
         _("Type /forget at any time to delete everything I keep about you."),
     ])
+    if ctx.engine.desk:  # live chats exist: say where those messages go
+        text += "\n\n" + _("If you chat with a counsellor here, your messages go to the counselling office, "
+                            "which keeps them under its own rules.")
     return [ctx.reply(text, title=_("Privacy"), buttons=[[route_button(ctx, "forget")],
                                                         [ctx.button(_("Main menu"), "m")]])]
 

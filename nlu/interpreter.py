@@ -49,6 +49,10 @@ class Interpreter:
         root.handlers[:] = handlers
         return cls(agent, Gazetteer(languages))
 
+    def danger(self, text: str) -> bool:
+        """A safety phrase in the message (checked without the model, e.g. during a handoff)."""
+        return self.safety.found(normalize(text))
+
     async def parse(self, text: str) -> Parse:
         """Classify one message; text without letters ("99", "👍") or a command is out of scope."""
         norm = normalize(text)

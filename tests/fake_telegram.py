@@ -19,8 +19,20 @@ BOT_USER = {"id": 999000, "is_bot": True, "first_name": "AVRR Test", "username":
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
 
+class ApiError(Exception):
+    """Answer a method with Telegram's error shape (e.g. 400 "the chat is not a forum")."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code, self.description = code, description
+
+
 class FakeBotAPI:
-    """Holds pending updates and every call the bot made."""
+    """Holds pending updates and every call the bot made.
+
+    Groups have negative ids. `forum` says whether the counsellors' group has topics; `members`
+    maps user ids to their getChatMember status (default "member").
+    """
 
     def __init__(self, token: str) -> None:
         self.token = token
@@ -32,6 +44,11 @@ class FakeBotAPI:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.forum = True
+        self.members: dict[int, str] = {}
+        self.names: dict[int, str] = {}  # first names of users (default "Tester")
+        self._topics = itertools.count(700)
+        self.no_caption: set[str] = set()  # message ids (stickers) that refuse a caption when copied
 
     # -- server ------------------------------------------------------------------------
 
@@ -75,7 +92,14 @@ class FakeBotAPI:
         if handler is None:
             self.unknown.append(method)
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
-        result = await handler(params)
+        try:
+            result = await handler(params)
+        except ApiError as exc:
+            async with self._changed:
+                self.calls.append((method, params))
+                self._changed.notify_all()
+            return web.json_response({"ok": False, "error_code": exc.code, "description": exc.description},
+                                     status=exc.code)
         if method != "getUpdates":
             async with self._changed:
                 self.calls.append((method, params))
@@ -113,16 +137,24 @@ class FakeBotAPI:
                 except asyncio.TimeoutError:
                     pass
 
+    @staticmethod
+    def _chat(chat_id: int) -> dict[str, Any]:
+        if chat_id < 0:
+            return {"id": chat_id, "type": "supergroup", "title": "Counsellors"}
+        return {"id": chat_id, "type": "private", "first_name": "Tester"}
+
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "Tester"},
+            "chat": self._chat(int(params["chat_id"])),
             "from": BOT_USER,
             "text": params.get("text", ""),
         }
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
+        if params.get("message_thread_id"):
+            message.update(message_thread_id=int(params["message_thread_id"]), is_topic_message=True)
         return message
 
     async def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -133,10 +165,30 @@ class FakeBotAPI:
     async def api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._message(params)
 
+    async def api_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not self.forum:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        return {"message_thread_id": next(self._topics), "name": params["name"], "icon_color": 7322096}
+
+    async def api_editForumTopic(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def api_closeForumTopic(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def api_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("caption") is not None and str(params.get("message_id")) in self.no_caption:
+            raise ApiError(400, "Bad Request: message can't have a caption")
+        return {"message_id": next(self._message_ids)}
+
+    async def api_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        user_id = int(params["user_id"])
+        return {"status": self.members.get(user_id, "member"), "user": self._user(user_id, None)}
+
     # -- the person's side -------------------------------------------------------------------
 
     def _user(self, user_id: int, language_code: str | None) -> dict[str, Any]:
-        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": self.names.get(user_id, "Tester")}
         if language_code:
             user["language_code"] = language_code
         return user
@@ -187,6 +239,63 @@ class FakeBotAPI:
             "message": message,
             "data": callback_data,
         }})
+
+    async def send_media(self, user_id: int, kind: str = "photo", caption: str | None = None,
+                         chat: dict[str, Any] | None = None, thread: int | None = None,
+                         reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A photo, voice note or document from a person (private chat) or a counsellor (`chat`)."""
+        media = {
+            "photo": {"photo": [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]},
+            "voice": {"voice": {"file_id": "v1", "file_unique_id": "vu1", "duration": 3}},
+            "document": {"document": {"file_id": "d1", "file_unique_id": "du1", "file_name": "letter.pdf"}},
+        }[kind]
+        message = self._incoming(user_id, chat, thread, reply_to, **media)
+        if caption:
+            message["caption"] = caption
+        await self._push({"message": message})
+        return message
+
+    async def group_text(self, user_id: int, group: int, text: str, thread: int | None = None,
+                         reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A counsellor writes in the group: in a forum topic (`thread`) or as a reply to a bot message."""
+        message = self._incoming(user_id, self._chat(group), thread, reply_to, text=text)
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(" ", 1)[0])}]
+        await self._push({"message": message})
+        return message
+
+    def _incoming(self, user_id: int, chat: dict[str, Any] | None, thread: int | None,
+                  reply_to: dict[str, Any] | None, **content: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat or self._chat(user_id),
+            "from": self._user(user_id, None),
+            **content,
+        }
+        if thread:
+            message.update(message_thread_id=thread, is_topic_message=True)
+        if reply_to:
+            message["reply_to_message"] = reply_to
+        return message
+
+    def copies(self, chat_id: int) -> list[dict[str, Any]]:
+        """Every copyMessage call into this chat."""
+        return [p for m, p in self.calls if m == "copyMessage" and int(p["chat_id"]) == chat_id]
+
+    async def wait_for(self, check: Any, timeout: float = 20.0) -> Any:
+        """Wait until `check()` returns something true (after any call the bot makes); returns it."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while not (result := check()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError("the bot did not do what the test waited for")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except asyncio.TimeoutError:
+                    pass
+        return result
 
     def sent(self, chat_id: int) -> list[dict[str, Any]]:
         """Every message the bot sent to this chat, oldest first."""

@@ -8,20 +8,10 @@ workers can serve one bot. Only private chats are served here.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import html
 import logging
-from zoneinfo import ZoneInfo
 
-from telegram import (
-    Bot,
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Update,
-)
-from telegram.constants import ChatAction, MessageLimit, ParseMode
+from telegram import Bot, BotCommand, Update
+from telegram.constants import ChatAction
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -32,15 +22,23 @@ from telegram.ext import (
     filters,
 )
 
-from bot import logs, outreach
-from bot.booking import Slots, agenda, no_show, when
+from bot import logs
+from bot.channels.render import keyboard, send_with, split_message, to_html
+from bot.channels.telegram_group import (
+    attach_desk,
+    in_group,
+    on_counsellor_command,
+    on_desk_button,
+    on_desk_close,
+    on_desk_message,
+    origin,
+)
 from bot.core import Event, Reply
 from bot.engine import Engine
-from bot.i18n import N_, isolate_ltr
+from bot.i18n import N_
 
 log = logging.getLogger("avrr.telegram")
 
-RLM = "\u200f"  # right-to-left mark: keeps RTL paragraphs right-to-left when they start with Latin
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 COMMANDS = (
     ("start", N_("Start again")),
@@ -49,7 +47,9 @@ COMMANDS = (
     ("help", N_("Help")),
     ("privacy", N_("What is kept")),
     ("forget", N_("Delete my data")),
+    ("stop", N_("End the chat with a counsellor")),
 )
+__all__ = ["keyboard", "run_polling", "send_with", "split_message", "to_html"]
 
 
 def _user(update: Update) -> tuple[str, str | None]:
@@ -63,73 +63,9 @@ def _chat(update: Update) -> str | None:
     return f"tg:{update.effective_chat.id}" if update.effective_chat else None
 
 
-def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Split escaped HTML text at line breaks so each part fits Telegram's limit."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # one very long line: cut it, never inside an entity like &amp;
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
-            amp = line.rfind("&", 0, cut)
-            if amp != -1 and ";" not in line[amp:cut]:
-                cut = amp
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
-
-
-def to_html(reply: Reply) -> str:
-    """Escape the reply's text, bold its title; in RTL replies isolate Latin runs and mark paragraphs."""
-    text, title = reply.text, reply.title
-    if reply.rtl:
-        text, title = isolate_ltr(text), isolate_ltr(title) if title else title
-    body = html.escape(text, quote=False)
-    if title:
-        body = f"<b>{html.escape(title, quote=False)}</b>\n\n{body}"
-    if reply.rtl:
-        body = "\n".join(RLM + line if line else line for line in body.split("\n"))
-    return body
-
-
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    rows = [
-        [InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.action)
-         for b in row]
-        for row in reply.buttons
-    ]
-    return InlineKeyboardMarkup(rows)
-
-
 async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply]) -> None:
     """Send replies in order; buttons go on the last part of a split message."""
     await send_with(context.bot, chat_id, replies)
-
-
-async def send_with(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
-    for reply in replies:
-        parts = split_message(to_html(reply))
-        for i, part in enumerate(parts):
-            await bot.send_message(
-                chat_id,
-                part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(reply) if i == len(parts) - 1 else None,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
 
 
 def _engine(context: ContextTypes.DEFAULT_TYPE) -> Engine:
@@ -160,23 +96,28 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, lang = _user(update)
     chat_id = update.effective_chat.id
     await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-    event = Event(user=user, kind="text", text=update.effective_message.text or "", client_lang=lang,
-                  chat=_chat(update))
+    message = update.effective_message
+    event = Event(user=user, kind="text", text=message.text or "", client_lang=lang, chat=_chat(update),
+                  origin=origin(message))
     await send(context, chat_id, await _engine(context).handle(event))
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stickers, photos, voice, locations, contacts…: a polite 'text only' answer."""
+    """Photos, voice, documents, stickers…: relayed during a handoff, otherwise a polite 'text only' answer."""
     user, lang = _user(update)
-    event = Event(user=user, kind="other", client_lang=lang)
+    event = Event(user=user, kind="other", client_lang=lang, chat=_chat(update),
+                  origin=origin(update.effective_message))
     await send(context, update.effective_chat.id, await _engine(context).handle(event))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An inline button: stop the client's spinner first, then answer in the chat."""
     query = update.callback_query
+    if in_group(update, _engine(context)):
+        await on_desk_button(update, context)
+        return
     await query.answer()
-    if query.message is None:
+    if query.message is None or query.message.chat.type != "private":
         return
     user, lang = _user(update)
     event = Event(user=user, kind="button", button=query.data or "", client_lang=lang, chat=_chat(update))
@@ -195,66 +136,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await send(context, update.effective_chat.id, replies)
         except Exception as exc:  # the apology itself failed (e.g. network down): log and give up
             log.error("could not send error message", extra={"error": type(exc).__name__})
-
-
-async def send_pre(bot: Bot, chat_id: int, lines: list[str]) -> None:
-    """Monospace text for counsellors, one block per message within Telegram's limit."""
-    lines = list(lines) or ["-"]
-    while lines:
-        chunk: list[str] = []
-        while lines and sum(len(x) + 1 for x in chunk) + len(lines[0]) < 3500:
-            chunk.append(lines.pop(0))
-        chunk = chunk or [lines.pop(0)[:3500]]
-        await bot.send_message(chat_id, f"<pre>{html.escape(chr(10).join(chunk), quote=False)}</pre>",
-                               parse_mode=ParseMode.HTML)
-
-
-def is_counsellor(update: Update, engine: Engine) -> bool:
-    """In the counsellors' group, or a user on the allowlist."""
-    settings = engine.settings
-    chat, user = update.effective_chat, update.effective_user
-    in_group = bool(chat and settings.counsellor_chat_id and chat.id == settings.counsellor_chat_id)
-    return in_group or bool(user and user.id in settings.counsellor_allowlist)
-
-
-async def on_counsellor_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats, /agenda, /slots, /noshow: only for counsellors; a person gets a polite refusal."""
-    engine = _engine(context)
-    chat = update.effective_chat
-    if not is_counsellor(update, engine):
-        if chat and chat.type == "private":
-            _, lang = _user(update)
-            await send(context, chat.id, await engine.handle(Event(user=_user(update)[0], kind="command",
-                                                                   command="counsellors-only", client_lang=lang)))
-        return
-    text = update.effective_message.text or ""
-    name, *args = text[1:].split()
-    name = name.split("@", 1)[0].lower()
-    tz = ZoneInfo(engine.settings.office_timezone)
-    slots = Slots(engine.store.redis, engine.settings.appointment_retention_days)
-    now = dt.datetime.now(dt.timezone.utc)
-    if name == "stats":
-        since = dt.date.today() - dt.timedelta(days=7)
-        lines = outreach.table(outreach.rows(await engine.store.counters(), since=since)).splitlines()
-    elif name == "agenda":
-        today = dt.datetime.combine(now.astimezone(tz).date(), dt.time(), tz)
-        lines = await agenda(slots, tz, today, 2) or ["no slots today or tomorrow"]
-    elif name == "noshow":
-        ok = bool(args) and await no_show(slots, args[0])
-        lines = [f"#{args[0].lstrip('#').upper()} marked as no-show" if ok else "usage: /noshow K7Q2 (a reference)"]
-    elif args[:1] == ["add"] and len(args) == 5:
-        try:
-            start = dt.datetime.fromisoformat(args[1]).replace(tzinfo=tz).astimezone(dt.timezone.utc)
-            sid = await slots.add(start, int(args[2]), "Main office", args[3], args[4].split(","), "Counsellor", now)
-            lines = [f"slot {sid} added: {when(start, int(args[2]), 'en_GB', tz)}"]
-        except ValueError as exc:
-            lines = [f"not added: {exc}"]
-    elif args[:1] == ["remove"] and len(args) == 2:
-        lines = [f"slot {args[1]} removed" if await slots.remove(args[1]) else "not found, or booked"]
-    else:
-        lines = await agenda(slots, tz, now, 7) or ["no slots in the next 7 days"]
-        lines += ["", "/slots add 2026-11-30T09:00 45 phone fr,ar   /slots remove <id>"]
-    await send_pre(context.bot, chat.id, lines)
 
 
 async def set_commands(application: Application) -> None:
@@ -278,6 +159,10 @@ def build_application(engine: Engine, token: str, api_base_url: str) -> Applicat
     application.bot_data["engine"] = engine
     application.add_handler(CommandHandler(["stats", "agenda", "slots", "noshow"], on_counsellor_command,
                                            filters=filters.UpdateType.MESSAGE))
+    if engine.settings.counsellor_chat_id:
+        group = filters.Chat(engine.settings.counsellor_chat_id) & filters.UpdateType.MESSAGE
+        application.add_handler(CommandHandler("close", on_desk_close, filters=group))
+        application.add_handler(MessageHandler(group & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_desk_message))
     application.add_handler(CommandHandler("start", on_start, filters=PRIVATE))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_command))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text))
@@ -318,6 +203,7 @@ async def run_polling(engine: Engine, token: str, api_base_url: str, stop: async
     application = build_application(engine, token, api_base_url)
     async with application:
         engine.bot_username = engine.bot_username or application.bot.username  # for share links
+        attach_desk(engine, application.bot)
         await set_commands(application)
         await application.start()
         await application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)

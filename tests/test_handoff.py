@@ -171,7 +171,8 @@ async def test_full_handoff_in_every_language(lang: str, api: FakeBotAPI, start_
     sent_before = len(api.sent(person))
     await api.send_text(person, "please can you help me with my papers")
     await api.send_media(person, "photo", caption="my letter")
-    copies = await api.wait_for(lambda: api.copies(GROUP)[2:] if len(api.copies(GROUP)) >= 3 else None)
+    await api.send_media(person, "voice")
+    copies = await api.wait_for(lambda: api.copies(GROUP)[2:] if len(api.copies(GROUP)) >= 4 else None)
     assert all(c["from_chat_id"] == person and c["message_thread_id"] == topic_id(api) for c in copies)
 
     # Amina answers in the topic, with text and a photo: both reach the person signed "Counsellor".
@@ -183,6 +184,9 @@ async def test_full_handoff_in_every_language(lang: str, api: FakeBotAPI, start_
     out = await api.wait_for(lambda: api.copies(person))
     assert out[0]["from_chat_id"] == GROUP and _(SIGNATURE) in out[0]["caption"] and "the form" in out[0]["caption"]
     assert "Amina" not in out[0]["caption"]
+    await api.send_media(AMINA, "document", chat=api._chat(GROUP), thread=topic_id(api))
+    out = await api.wait_for(lambda: api.copies(person)[1:])
+    assert out[0]["caption"].startswith(f"<b>{_(SIGNATURE)}:</b>"), "a file without caption is signed too"
 
     # Boris's message and an internal note are not relayed.
     await api.group_text(BORIS, GROUP, "I can take the next one", thread=topic_id(api))
@@ -202,7 +206,7 @@ async def test_full_handoff_in_every_language(lang: str, api: FakeBotAPI, start_
     await api.send_text(person, first_example(lang, "about"))
     answer = (await api.wait_sent(person, count + 2))[-1]
     assert _("Source: {sources}").split("{")[0].strip() in plain(answer["text"])
-    assert len(api.copies(GROUP)) == 3, "nothing more is copied to the counsellors"
+    assert len(api.copies(GROUP)) == 4, "nothing more is copied to the counsellors"
     assert not api.unknown, api.unknown
 
 

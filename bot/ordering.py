@@ -105,6 +105,7 @@ class ChatOrder:
         self._try = redis.register_script(_TRY)
         self._finish = redis.register_script(_FINISH)
         self._extend = redis.register_script(_EXTEND)
+        self._keepers: set[asyncio.Task[None]] = set()  # references, so running keepers are not collected
 
     def keys(self, chat: str) -> list[str]:
         """The queue and lock keys of a chat, named by an HMAC of its id (`chat` like "tg:12345")."""
@@ -123,13 +124,16 @@ class ChatOrder:
         ticket, got, done = int(ticket), int(got), int(done)
         if not got:
             await self._wait(keys, token, ticket, done)
-        keeper = asyncio.create_task(self._keep(keys[1], token))
+        stop = asyncio.Event()
+        keeper = asyncio.create_task(self._keep(keys[1], token, stop))
+        self._keepers.add(keeper)
+        keeper.add_done_callback(self._keepers.discard)
         try:
             yield ticket
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            # Told to stop, never awaited: a cancellation swallowed inside the Redis client must not
+            # hold this update (seen under load); a late extend is harmless, it checks the token.
+            stop.set()
             released = await self._finish(keys=keys, args=[token, ticket, self.queue_ttl])
             if not int(released):
                 log.warning("chat lock expired while processing", extra={"ms": self.lock_ms})
@@ -154,10 +158,13 @@ class ChatOrder:
             await asyncio.sleep(pause * (0.5 + random.random()))
             pause = min(pause * 1.5, 0.05)
 
-    async def _keep(self, lock: str, token: str) -> None:
+    async def _keep(self, lock: str, token: str, stop: asyncio.Event) -> None:
         """Extend the lock every third of its life while the update is processed (slow sends, 429 waits)."""
-        while True:
-            await asyncio.sleep(self.lock_ms / 3000)
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.lock_ms / 3000)
+            if stop.is_set():
+                return
             try:
                 await self._extend(keys=[lock], args=[token, self.lock_ms])
             except Exception as exc:  # a blip in Redis: the next try may work, the lock has time left

@@ -8,11 +8,12 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint model redis-server venv catalogs clean help bench-nlu
+.PHONY: run test lint model redis-server venv catalogs clean help bench-nlu bench
 
 help:
 	@echo "make run   - talk to the assistant (Telegram when TELEGRAM_BOT_TOKEN is set, else this terminal)"
 	@echo "make test  - install everything, check, and run the whole test suite"
+	@echo "make bench - scale and speed benchmark, written to bench/results.md (not a test)"
 
 $(STAMP): pyproject.toml requirements.lock scripts/find-python310.sh
 	@set -e; py=$$(scripts/find-python310.sh); \
@@ -34,7 +35,7 @@ run: venv redis-server model
 	@$(BIN)/avrr run --console-if-no-token
 
 lint: venv
-	$(BIN)/ruff check bot nlu tests
+	$(BIN)/ruff check bot nlu tests bench
 
 test: venv redis-server model lint
 	$(BIN)/avrr content check
@@ -51,3 +52,7 @@ clean:
 # Benchmarks (not tests): numbers go to bench/results-*.md.
 bench-nlu: venv
 	$(BIN)/python -m nlu.bench
+
+# Scale and speed: webhook workers, throughput, latency, memory, sessions (bench/scale.py, ~5 min).
+bench: venv redis-server model
+	$(BIN)/python -m bench.scale

@@ -32,6 +32,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return cmd_chat(args)
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: get one from @BotFather (see README)")
+    if getattr(args, "webhook", False) or settings.webhook_url:  # webhooks: N workers behind a load balancer
+        from bot.channels.webhook import serve
+
+        return serve(settings, args.host or settings.webhook_listen, args.port or settings.webhook_port,
+                     args.workers or settings.webhook_workers)
     from bot import app
     from bot.channels.telegram import run_polling
 
@@ -44,6 +49,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             await run_polling(engine, settings.telegram_token or "", settings.telegram_api_base_url, stop)
 
     asyncio.run(main())
+    return 0
+
+
+def cmd_webhook(args: argparse.Namespace) -> int:
+    """Tell Telegram where to post updates (setWebhook), stop it (deleteWebhook), or show its state."""
+    settings = _settings()
+    from bot.channels import webhook
+
+    if args.webhook_command == "set":
+        info = asyncio.run(webhook.set_webhook(settings, drop_pending=args.drop_pending))
+    elif args.webhook_command == "delete":
+        info = asyncio.run(webhook.delete_webhook(settings, drop_pending=args.drop_pending))
+    else:
+        info = asyncio.run(webhook.webhook_info(settings))
+    print(json.dumps(info, ensure_ascii=False))
     return 0
 
 
@@ -292,10 +312,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avrr", description="AVRR Assistant: voluntary return information.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="run the Telegram bot (polling)")
+    p = sub.add_parser("run", help="run the Telegram bot (polling, or webhooks with --webhook or WEBHOOK_URL)")
     p.add_argument("--console-if-no-token", action="store_true",
                    help="open the terminal chat when TELEGRAM_BOT_TOKEN is not set (make run)")
+    p.add_argument("--webhook", action="store_true",
+                   help="serve Telegram webhooks (POST /telegram, GET /healthz, /readyz) instead of polling")
+    p.add_argument("--host", help="webhook: address to listen on (default WEBHOOK_LISTEN, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="webhook: port to listen on (default WEBHOOK_PORT, 8080)")
+    p.add_argument("--workers", type=int, help="webhook: worker processes (default WEBHOOK_WORKERS, 1)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("webhook", help="setWebhook / deleteWebhook / getWebhookInfo on Telegram")
+    wsub = p.add_subparsers(dest="webhook_command", required=True)
+    w = wsub.add_parser("set", help="point Telegram at WEBHOOK_URL with WEBHOOK_SECRET; also sets the command menu")
+    w.add_argument("--drop-pending", action="store_true", help="discard updates Telegram is still holding")
+    w = wsub.add_parser("delete", help="stop webhook delivery (to poll with `avrr run` again)")
+    w.add_argument("--drop-pending", action="store_true", help="discard updates Telegram is still holding")
+    wsub.add_parser("info", help="print what Telegram has: address, pending updates, last delivery error")
+    p.set_defaults(func=cmd_webhook)
 
     p = sub.add_parser("chat", help="talk to the assistant in this terminal")
     p.add_argument("--lang", help="pretend the client's language is this code (like Telegram's language_code)")

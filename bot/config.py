@@ -49,6 +49,13 @@ class Settings:
     handoff_timeout_minutes: int = 20
     handoff_ttl_hours: int = 24
     log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_workers: int = 1
+    webhook_max_connections: int = 40
+    telegram_max_per_second: int = 30
     root: Path = ROOT
     var_dir: Path = field(default=ROOT / "var")
 
@@ -143,6 +150,30 @@ def _office_hours(env: dict[str, str]) -> tuple[tuple[int, int, int], ...]:
     return tuple(sorted(out))
 
 
+WEBHOOK_SECRET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _webhook_url(env: dict[str, str]) -> str | None:
+    """Telegram only posts to https; plain http is accepted for loopback (tests, a local Bot API server)."""
+    raw = env.get("WEBHOOK_URL", "").strip() or None
+    if raw is None:
+        return None
+    url = urlparse(raw)
+    local = url.hostname in ("127.0.0.1", "localhost", "::1")
+    if (url.scheme != "https" and not (url.scheme == "http" and local)) or not url.hostname:
+        raise ConfigError(f"WEBHOOK_URL={raw!r} must be an https:// address, e.g. https://bot.example.org/telegram")
+    return raw
+
+
+def _webhook_secret(env: dict[str, str]) -> str | None:
+    """The header Telegram sends with every update: 16-256 characters of A-Z, a-z, 0-9, _ and -."""
+    raw = env.get("WEBHOOK_SECRET", "").strip() or None
+    if raw is not None and (not 16 <= len(raw) <= 256 or not set(raw) <= WEBHOOK_SECRET_CHARS):
+        raise ConfigError("WEBHOOK_SECRET must be 16-256 characters of A-Z, a-z, 0-9, _ and - "
+                          "(try: openssl rand -hex 32)")
+    return raw
+
+
 def _dev_secret(var_dir: Path) -> str:
     """A per-machine secret for development, created once and kept in var/ (mode 600)."""
     path = var_dir / "dev-secret"
@@ -229,6 +260,13 @@ def load_settings(environ: dict[str, str] | None = None, root: Path = ROOT) -> S
         handoff_timeout_minutes=_int(env, "HANDOFF_TIMEOUT_MINUTES", 20, 1, 1440),
         handoff_ttl_hours=_int(env, "HANDOFF_TTL_HOURS", 24, 1, 24 * 14),
         log_level=log_level,
+        webhook_url=_webhook_url(env),
+        webhook_secret=_webhook_secret(env),
+        webhook_listen=env.get("WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
+        webhook_port=_int(env, "WEBHOOK_PORT", 8080, 1, 65535),
+        webhook_workers=_int(env, "WEBHOOK_WORKERS", 1, 1, 64),
+        webhook_max_connections=_int(env, "WEBHOOK_MAX_CONNECTIONS", 40, 1, 100),
+        telegram_max_per_second=_int(env, "TELEGRAM_MAX_PER_SECOND", 30, 0, 1000),
         root=root,
         var_dir=var_dir,
     )

@@ -11,8 +11,10 @@ import json
 import logging
 import sys
 
-SAFE_FIELDS = ("pid", "kind", "route", "lang", "ms", "error", "where", "model", "examples", "dir", "mode")
-_NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "rasa", "tensorflow", "absl", "matplotlib", "asyncio")
+SAFE_FIELDS = ("pid", "kind", "route", "lang", "ms", "error", "where", "model", "examples", "dir", "mode",
+               "method", "retry_after", "attempt")
+_NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "rasa", "tensorflow", "absl", "matplotlib", "asyncio",
+          "uvicorn")
 
 
 class JsonFormatter(logging.Formatter):

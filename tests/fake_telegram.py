@@ -318,6 +318,55 @@ class FakeBotAPI:
                     pass
         return self.sent(chat_id)
 
+    # -- webhooks, flood control and timing (added for the webhook workers) -------------------
+
+    async def api_setWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The last setWebhook's parameters, or no address after a deleteWebhook (or none yet)."""
+        last = next((p for m, p in reversed(self.calls) if m in ("setWebhook", "deleteWebhook")), None)
+        if last is None or "url" not in last:
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        return {"url": last["url"], "has_custom_certificate": False, "pending_update_count": 0,
+                "max_connections": last.get("max_connections", 40), "allowed_updates": last.get("allowed_updates")}
+
+    def fail_next(self, method: str, times: int, retry_after: int = 1) -> list[dict[str, Any]]:
+        """Answer the next `times` calls of `method` with 429 and `parameters.retry_after`, as Telegram does.
+
+        Returns the list that collects the refused calls' parameters.
+        """
+        original = getattr(type(self), f"api_{method}").__get__(self)
+        refused: list[dict[str, Any]] = []
+
+        async def failing(params: dict[str, Any]) -> Any:
+            if len(refused) < times:
+                refused.append(params)
+                body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry_after}",
+                        "parameters": {"retry_after": retry_after}}
+                raise web.HTTPTooManyRequests(text=json.dumps(body), content_type="application/json")
+            return await original(params)
+
+        setattr(self, f"api_{method}", failing)
+        return refused
+
+    def timed(self, method: str) -> list[tuple[float, dict[str, Any]]]:
+        """From now on, note when each call of `method` arrives: (monotonic seconds, parameters)."""
+        original = getattr(self, f"api_{method}")
+        times: list[tuple[float, dict[str, Any]]] = []
+
+        async def timing(params: dict[str, Any]) -> Any:
+            times.append((time.monotonic(), params))
+            return await original(params)
+
+        setattr(self, f"api_{method}", timing)
+        return times
+
+    def take_updates(self) -> list[dict[str, Any]]:
+        """The queued updates, removed from the queue: a test posts them to a webhook instead of polling."""
+        taken, self.updates = self.updates, []
+        return taken
+
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, callback_data) for every inline button of a sent message."""

@@ -15,6 +15,7 @@ from telegram.constants import ChatAction
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -147,15 +148,24 @@ async def set_commands(application: Application) -> None:
         await application.bot.set_my_commands(commands, language_code=lang)
 
 
-def build_application(engine: Engine, token: str, api_base_url: str) -> Application:
-    """The python-telegram-bot Application, wired in one place."""
-    application = (
+def build_application(engine: Engine, token: str, api_base_url: str,
+                      rate_limiter: BaseRateLimiter | None = None, polling: bool = True) -> Application:
+    """The python-telegram-bot Application, wired in one place.
+
+    Webhook workers pass `polling=False` (no Updater: updates come from the web server) and a
+    rate limiter shared through Redis (bot/channels/limits.py).
+    """
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(f"{api_base_url}/bot")
         .base_file_url(f"{api_base_url}/file/bot")
-        .build()
     )
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    if not polling:
+        builder = builder.updater(None)
+    application = builder.build()
     application.bot_data["engine"] = engine
     application.add_handler(CommandHandler(["stats", "agenda", "slots", "noshow"], on_counsellor_command,
                                            filters=filters.UpdateType.MESSAGE))

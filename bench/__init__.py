@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `make bench` (scale and speed) and `make bench-nlu` (nlu/bench.py)."""

@@ -103,21 +103,24 @@ def detect(text: str, supported: Sequence[str]) -> Guess:
             return result("fa", by_script=bool(chars & _PERSIAN))
         if chars & _ARABIC_ONLY:
             return result("ar", by_script=True)
+        if not long_enough:  # a short guess would not be used (not clear, not by script): skip the cost
+            return Guess("ar", False, "ar" in supported)
         probs = dict(_langdetect(text))
         return result("fa" if probs.get("fa", 0) > probs.get("ar", 0) else "ar")
     if script == "CYRILLIC":  # langdetect reads short Russian as Ukrainian: trust letters instead
         return result("uk" if chars & _UKRAINIAN else "ru", by_script=True)
     if script == "OTHER":
         return Guess("other", long_enough or len(letters) >= 2, False)
+    if not long_enough:  # short Latin messages never set the language (see `choose`): no detection needed
+        return Guess()
     latin = [lang for lang in supported if lang not in _SCRIPT_LANGUAGES]
     ranked = _langdetect(text, only=latin)
     if not ranked:
         return Guess()
     best, prob = ranked[0]
-    if long_enough:
-        anywhere = _langdetect(text)
-        if anywhere and anywhere[0][0] not in supported and anywhere[0][1] >= 0.99:
-            return Guess(anywhere[0][0], True, False)
+    anywhere = _langdetect(text)
+    if anywhere and anywhere[0][0] not in supported and anywhere[0][1] >= 0.99:
+        return Guess(anywhere[0][0], True, False)
     return result(best, prob >= 0.9)
 
 

@@ -30,11 +30,11 @@ from sklearn.svm import LinearSVC
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "svm_intent_classifier.joblib"
+MODEL_FILE = "ngram_svm_classifier.joblib"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class SvmIntentClassifier(IntentClassifier, GraphComponent):
+class NgramSvmClassifier(IntentClassifier, GraphComponent):
     """TF-IDF (char_wb + word n-grams) and a linear SVM; confidences from a tempered softmax."""
 
     @staticmethod
@@ -42,7 +42,7 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
         return {
             "char_ngrams": [1, 5],
             "word_ngrams": [1, 2],
-            "C": 0.5,
+            "C": 2.0,
             "temperature": 5.0,  # softmax(temperature * SVM score): higher = more confident
             "ranking_length": 5,
         }
@@ -60,7 +60,7 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> SvmIntentClassifier:
+               execution_context: ExecutionContext) -> NgramSvmClassifier:
         return cls(config, model_storage, resource)
 
     def _features(self, texts: list[str]) -> Any:
@@ -70,7 +70,7 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if len({e.get(INTENT) for e in examples}) < 2:
-            log.warning("SvmIntentClassifier needs at least two intents to train; skipped")
+            log.warning("NgramSvmClassifier needs at least two labels to train; skipped")
             return self._resource
         texts = [str(e.get(TEXT)) for e in examples]
         labels = [str(e.get(INTENT)) for e in examples]
@@ -113,11 +113,11 @@ class SvmIntentClassifier(IntentClassifier, GraphComponent):
 
     @classmethod
     def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> SvmIntentClassifier:
+             execution_context: ExecutionContext, **kwargs: Any) -> NgramSvmClassifier:
         try:
             with model_storage.read_from(resource) as model_dir:
                 model = joblib.load(model_dir / MODEL_FILE)
         except (ValueError, FileNotFoundError):
-            log.warning("no trained SvmIntentClassifier in the model; it will not classify")
+            log.warning("no trained NgramSvmClassifier in the model; it will not classify")
             model = None
         return cls(config, model_storage, resource, model)

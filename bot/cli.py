@@ -150,7 +150,7 @@ def cmd_content_status(args: argparse.Namespace) -> int:
 
 
 def cmd_nlu_eval(args: argparse.Namespace) -> int:
-    """Score routing on the held-out set; print and write a report (markdown and JSON)."""
+    """Score routing on the held-out test set (or the dev set); print and write a report (markdown and JSON)."""
     settings = _settings()
     from bot.app import understanding as load_understanding
     from nlu.evaluate import evaluate, held_out_examples
@@ -160,10 +160,14 @@ def cmd_nlu_eval(args: argparse.Namespace) -> int:
     async def route_of(text: str) -> str:
         return (await understanding.decide(text)).route
 
-    report = asyncio.run(evaluate(held_out_examples(settings.root), route_of))
-    text = report.to_markdown(args.target)
+    examples = held_out_examples(settings.root, args.set)
+    if not examples:
+        print(f"no labelled examples in nlu/{args.set}/", file=sys.stderr)
+        return 1
+    report = asyncio.run(evaluate(examples, route_of))
+    text = f"Set: nlu/{args.set}/\n\n" + report.to_markdown(args.target)
     print(text)
-    out = args.report or settings.var_dir / "reports" / "nlu-eval.md"
+    out = args.report or settings.var_dir / "reports" / f"nlu-eval-{args.set}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     out.with_suffix(".json").write_text(report.to_json(), encoding="utf-8")
@@ -347,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("nlu", help="NLU evaluation tools")
     nsub = p.add_subparsers(dest="nlu_command", required=True)
     n = nsub.add_parser("eval", help="per-language and per-intent precision/recall/F1 on nlu/test/ (held out)")
+    n.add_argument("--set", choices=("test", "dev"), default="test",
+                   help="nlu/test/ (held-out test set, the default) or nlu/dev/ (development set for tuning)")
     n.add_argument("--report", type=Path, help="where to write the markdown report (JSON next to it)")
     n.add_argument("--target", type=float, default=0.92, help="macro-F1 target per language (default 0.92)")
     n.add_argument("--strict", action="store_true", help="exit 1 when a language is below the target")

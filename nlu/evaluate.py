@@ -1,7 +1,9 @@
 """Held-out evaluation: per-language and per-intent precision, recall and F1, and what is confused.
 
-`nlu/test/<lang>.yml` is never used for training (`nlu.train` reads only `nlu/data/`). The
-evaluation scores the *route* the assistant would take, so the confidence threshold and the
+Two labelled sets, neither ever used for training (`nlu.train` reads only `nlu/data/`):
+`nlu/test/<lang>.yml` is the held-out test set (report it, never tune on its errors) and
+`nlu/dev/<lang>.yml` is the development set (error analysis, threshold and classifier tuning).
+The evaluation scores the *route* the assistant would take, so the confidence threshold and the
 country rules count, exactly as a person would experience them.
 """
 
@@ -78,10 +80,15 @@ def macro_f1(pairs: Iterable[tuple[str, str]]) -> float:
     return round(sum(v.f1 for v in s.values()) / len(s), 4) if s else 0.0
 
 
-def held_out_examples(root: Path) -> dict[str, list[tuple[str, str]]]:
-    """Language -> [(text, expected route)] from `nlu/test/<lang>.yml`."""
+EVAL_SETS = ("test", "dev")
+
+
+def held_out_examples(root: Path, which: str = "test") -> dict[str, list[tuple[str, str]]]:
+    """Language -> [(text, expected route)] from `nlu/<which>/<lang>.yml` (`test` or `dev`)."""
+    if which not in EVAL_SETS:
+        raise ValueError(f"unknown evaluation set {which!r}: one of {', '.join(EVAL_SETS)}")
     out: dict[str, list[tuple[str, str]]] = {}
-    for path in sorted((root / "nlu" / "test").glob("*.yml")):
+    for path in sorted((root / "nlu" / which).glob("*.yml")):
         out[path.stem] = [(text, intent) for intent, texts in read_examples(path).items() for text in texts]
     return out
 

@@ -1,7 +1,7 @@
 """Train the NLU model when its inputs change (Rasa's lifecycle: train, persist, load).
 
-The model's name carries a fingerprint of `config.yml`, the training data and the normaliser,
-so `avrr train` (and `make`) retrain only when one of them changed.
+The model's name carries a fingerprint of `config.yml`, the training data, the normaliser and
+the intent classifier's code, so `avrr train` (and `make`) retrain only when one of them changed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def training_files(root: Path) -> list[Path]:
 def fingerprint(root: Path) -> str:
     """A short hash of everything that changes what the model learns."""
     h = hashlib.sha256()
-    for path in [root / "config.yml", NLU_DIR / "normalize.py", *training_files(root)]:
+    for path in [root / "config.yml", NLU_DIR / "normalize.py", NLU_DIR / "classifier.py", *training_files(root)]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

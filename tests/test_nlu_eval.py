@@ -1,6 +1,8 @@
-"""Evaluation metrics and the held-out set's independence from training."""
+"""Evaluation metrics and the independence of the test and dev sets from training."""
 
 from __future__ import annotations
+
+import pytest
 
 from bot.config import ROOT
 from nlu.evaluate import held_out_examples, macro_f1, scores
@@ -17,12 +19,20 @@ def test_scores_and_macro_f1() -> None:
     assert macro_f1(pairs) == round((s["a"].f1 + s["b"].f1 + 0.0) / 3, 4)
 
 
-def test_held_out_set_is_never_trained_on() -> None:
+@pytest.mark.parametrize("which", ["test", "dev"])
+def test_held_out_sets_are_never_trained_on(which: str) -> None:
     trained = {normalize(e) for path in training_files(ROOT) for exs in read_examples(path).values() for e in exs}
-    held_out = [text for items in held_out_examples(ROOT).values() for text, _ in items]
+    examples = held_out_examples(ROOT, which)
+    assert sorted(examples) == ["am", "ar", "en", "es", "fa", "fr", "ru", "sw"], which
+    held_out = [text for items in examples.values() for text, _ in items]
     assert len(held_out) > 2000
     leaked = [t for t in held_out if normalize(t) in trained]
-    assert len(leaked) / len(held_out) < 0.01, leaked[:10]
+    assert not leaked, leaked[:10]
+
+
+def test_unknown_set_is_refused() -> None:
+    with pytest.raises(ValueError):
+        held_out_examples(ROOT, "train")
 
 
 def test_every_language_has_every_route_in_training_and_test() -> None:
@@ -30,5 +40,6 @@ def test_every_language_has_every_route_in_training_and_test() -> None:
 
     for path in training_files(ROOT):
         assert set(read_examples(path)) == set(ROUTES), path.name
-    for lang, items in held_out_examples(ROOT).items():
-        assert {intent for _, intent in items} == set(ROUTES), lang
+    for which in ("test", "dev"):
+        for lang, items in held_out_examples(ROOT, which).items():
+            assert {intent for _, intent in items} == set(ROUTES), (which, lang)

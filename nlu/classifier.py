@@ -1,0 +1,123 @@
+"""A Rasa 3.6 intent classifier: TF-IDF character and word n-grams with a linear SVM.
+
+It reads the (already normalised) message text itself, so the pipeline needs no featurizer:
+character n-grams inside word boundaries (`char_wb`, 1–5) carry it across scripts and spellings,
+word uni- and bigrams add whole-word evidence. A linear SVM (one-vs-rest, balanced class weights)
+scores every intent; a softmax over the scores, sharpened by `temperature`, turns them into the
+confidences the engine compares with `NLU_THRESHOLD`. Measured against Rasa's count features +
+logistic regression in `nlu/README.md`: more accurate on the dev set, trains in seconds instead of
+minutes, loads faster and uses less memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import joblib
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.svm import LinearSVC
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "ngram_svm_classifier.joblib"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class NgramSvmClassifier(IntentClassifier, GraphComponent):
+    """TF-IDF (char_wb + word n-grams) and a linear SVM; confidences from a tempered softmax."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "char_ngrams": [1, 5],
+            "word_ngrams": [1, 2],
+            "C": 2.0,
+            "temperature": 5.0,  # softmax(temperature * SVM score): higher = more confident
+            "ranking_length": 5,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["sklearn"]
+
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 model: dict[str, Any] | None = None) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model  # {"char": vectorizer, "word": vectorizer, "svm": LinearSVC}
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> NgramSvmClassifier:
+        return cls(config, model_storage, resource)
+
+    def _features(self, texts: list[str]) -> Any:
+        assert self.model is not None
+        return hstack([self.model["char"].transform(texts), self.model["word"].transform(texts)]).tocsr()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if len({e.get(INTENT) for e in examples}) < 2:
+            log.warning("NgramSvmClassifier needs at least two labels to train; skipped")
+            return self._resource
+        texts = [str(e.get(TEXT)) for e in examples]
+        labels = [str(e.get(INTENT)) for e in examples]
+        char = TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.config["char_ngrams"]), sublinear_tf=True)
+        word = TfidfVectorizer(analyzer="word", ngram_range=tuple(self.config["word_ngrams"]),
+                               token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)
+        char.fit(texts)
+        word.fit(texts)
+        self.model = {"char": char, "word": word}
+        svm = LinearSVC(C=float(self.config["C"]), class_weight="balanced", random_state=42)
+        svm.fit(self._features(texts), labels)
+        self.model["svm"] = svm
+        self.persist()
+        return self._resource
+
+    def confidences(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """Intent names and one row of confidences (summing to 1) per text."""
+        assert self.model is not None
+        scores = self.model["svm"].decision_function(self._features(texts)) * float(self.config["temperature"])
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return [str(c) for c in self.model["svm"].classes_], exp / exp.sum(axis=1, keepdims=True)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self.model is None:
+            return messages
+        texts = [str(m.get(TEXT) or "") for m in messages]
+        names, probs = self.confidences(texts)
+        length = int(self.config["ranking_length"])
+        for message, row in zip(messages, probs, strict=True):
+            order = np.argsort(-row)
+            ranking = [{"name": names[i], "confidence": float(row[i])} for i in order]
+            message.set("intent", ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking[:length] if length > 0 else ranking, add_to_output=True)
+        return messages
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as model_dir:
+            joblib.dump(self.model, model_dir / MODEL_FILE)
+
+    @classmethod
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> NgramSvmClassifier:
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                model = joblib.load(model_dir / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            log.warning("no trained NgramSvmClassifier in the model; it will not classify")
+            model = None
+        return cls(config, model_storage, resource, model)

@@ -24,7 +24,8 @@ TEST_SECRET = "test-secret-" + "0" * 40
 
 def test_environ(**extra: str) -> dict[str, str]:
     """The environment tests run the assistant with (no .env, a fixed secret)."""
-    env = {"AVRR_SECRET": TEST_SECRET, "AVRR_ENV": "development", "LOG_LEVEL": "INFO"}
+    env = {"AVRR_SECRET": TEST_SECRET, "AVRR_ENV": "development", "LOG_LEVEL": "INFO",
+           "TELEGRAM_MAX_PER_SECOND": "0"}  # the fake Bot API is not Telegram: no pacing (429s are still retried)
     env.update(extra)
     return env
 

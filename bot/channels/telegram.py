@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from bot import logs
+from bot.channels.limits import RedisRateLimiter
 from bot.channels.render import keyboard, send_with, split_message, to_html
 from bot.channels.telegram_group import (
     attach_desk,
@@ -209,8 +210,10 @@ async def outbox_loop(engine: Engine, bot: Bot, stop: asyncio.Event, every: floa
 
 async def run_polling(engine: Engine, token: str, api_base_url: str, stop: asyncio.Event,
                       poll_timeout: int = 30, outbox_every: float = 30.0) -> None:
-    """Serve the bot by long polling until `stop` is set."""
-    application = build_application(engine, token, api_base_url)
+    """Serve the bot by long polling until `stop` is set (with the same shared limits as webhooks)."""
+    limiter = RedisRateLimiter(engine.store.redis, engine.settings.secret, token.split(":", 1)[0],
+                               per_second=engine.settings.telegram_max_per_second)
+    application = build_application(engine, token, api_base_url, rate_limiter=limiter)
     async with application:
         engine.bot_username = engine.bot_username or application.bot.username  # for share links
         attach_desk(engine, application.bot)

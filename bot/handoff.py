@@ -514,9 +514,12 @@ class Handoff:
         if record is None or not await self._close(engine, record, f"Closed by {who.name}."):
             return False
         ctx = engine.context_for(record["pid"], record.get("lang", ""))
-        await engine.desk.send(record["addr"], [ctx.reply(  # type: ignore[union-attr]
-            ctx._("The counsellor has closed this chat. Thank you for writing. You can ask me anything "
-                  "again, or ask for a person at any time."), buttons=flows.menu_buttons(ctx))])
+        try:
+            await engine.desk.send(record["addr"], [ctx.reply(  # type: ignore[union-attr]
+                ctx._("The counsellor has closed this chat. Thank you for writing. You can ask me anything "
+                      "again, or ask for a person at any time."), buttons=flows.menu_buttons(ctx))])
+        except Exception as exc:  # e.g. the person blocked the bot: the request is closed all the same
+            log.info("closing message not delivered", extra={"error": type(exc).__name__})
         return True
 
     # -- the queue's clock ----------------------------------------------------------------

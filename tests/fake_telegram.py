@@ -47,6 +47,7 @@ class FakeBotAPI:
         self.forum = True
         self.members: dict[int, str] = {}
         self.names: dict[int, str] = {}  # first names of users (default "Tester")
+        self.blocked: set[int] = set()  # people who blocked the bot (403 on sending to them)
         self._topics = itertools.count(700)
         self.no_caption: set[str] = set()  # message ids (stickers) that refuse a caption when copied
 
@@ -157,7 +158,12 @@ class FakeBotAPI:
             message.update(message_thread_id=int(params["message_thread_id"]), is_topic_message=True)
         return message
 
+    def _check_blocked(self, params: dict[str, Any]) -> None:
+        if int(params["chat_id"]) in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+
     async def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_blocked(params)
         message = self._message(params)
         params["_message"] = message
         return message
@@ -177,6 +183,7 @@ class FakeBotAPI:
         return True
 
     async def api_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_blocked(params)
         if params.get("caption") is not None and str(params.get("message_id")) in self.no_caption:
             raise ApiError(400, "Bad Request: message can't have a caption")
         return {"message_id": next(self._message_ids)}

@@ -367,3 +367,20 @@ async def test_nothing_typed_is_kept_and_a_429_loses_nothing(api: FakeBotAPI, st
         assert not any("zebra" in v.lower() for v in values), (key, values)
         # The chat id is kept only where the relay needs it: the open request's address.
         assert not any("7009" in v for v in values if not v.startswith("addr=")), (key, values)
+
+
+
+async def test_a_person_who_blocked_the_bot_is_reported_to_the_counsellor(
+        api: FakeBotAPI, start_bot: Callable[..., Bot]) -> None:
+    bot = start_bot()
+    person = 7010
+    await ask_for_person(api, bot.engine, person, "en")
+    summary = summary_message(api)
+    await api.press(AMINA, summary, buttons(summary)[0][1])
+    await api.wait_for(lambda: any("claimed" in m["text"] for m in api.sent(GROUP)))
+    api.blocked.add(person)
+    await api.group_text(AMINA, GROUP, "Are you still there?", thread=topic_id(api))
+    await api.wait_for(lambda: any("blocked the bot" in m["text"] for m in api.sent(GROUP)))
+    await api.group_text(AMINA, GROUP, "/close", thread=topic_id(api))
+    await api.wait_for(lambda: api.params_of("closeForumTopic"))
+    assert not await bot.engine.store.redis.keys("avrr:hop:*"), "the request is closed all the same"

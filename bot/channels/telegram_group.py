@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot, Message, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot import outreach
@@ -157,7 +157,10 @@ async def on_desk_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if who is None:
         await message.reply_text("Only the office's counsellors can answer people through the bot.")
         return
-    note = await handoff.from_desk(engine, ref, who, origin(message), message.text, message.caption)
+    try:
+        note = await handoff.from_desk(engine, ref, who, origin(message), message.text, message.caption)
+    except Forbidden:  # the person blocked the bot or deleted the chat
+        note = f"Not delivered: the person has blocked the bot or deleted the chat. Close #{ref} with /close."
     if note:
         await message.reply_text(note)
 

@@ -30,6 +30,7 @@ from bot.core import Button, Event, Reply
 from bot.engine import Context, Engine
 from bot.i18n import N_
 from bot.security import sign, verify
+from bot.store import Store
 
 log = logging.getLogger("avrr.handoff")
 
@@ -108,23 +109,23 @@ class Handoff:
         self.ttl = settings.handoff_ttl_hours * 3600
         self.clock = clock
 
-    # -- keys --------------------------------------------------------------------------
+    # -- keys (the store's scheme, avrr:<kind>:<id>; `/forget` finds avrr:hop:<pseudonym>) ------
 
     @staticmethod
     def _rec(ref: str) -> str:
-        return f"avrr:ho:{ref}"
+        return Store.key("ho", ref)
 
     @staticmethod
     def _by_person(pid: str) -> str:
-        return f"avrr:hop:{pid}"
+        return Store.key("hop", pid)
 
     @staticmethod
     def _by_key(key: str) -> str:
-        return f"avrr:hok:{key}"
+        return Store.key("hok", key)  # a thread or message key ("t:700", "m:1024") -> ref
 
     @staticmethod
     def _keys_of(ref: str) -> str:
-        return f"avrr:hoks:{ref}"
+        return Store.key("hoks", ref)  # every thread key of a ref, deleted on close
 
     QUEUE = "avrr:hoq"  # waiting requests, urgent first, then oldest
     DUE = "avrr:hod"  # "r:<ref>" reminders to the group and "t:<ref>" timeouts, by due time
@@ -364,10 +365,9 @@ class Handoff:
 
     async def _share(self, ctx: Context, record: dict[str, str]) -> list[Reply]:
         """The person agreed: copy their last few messages (kept as message ids only) into the thread."""
-        origins = [f"{ctx.address}:{number}" for number in ctx.session.get("recent", "").split()]
-        keys = await ctx.engine.desk.copy_in(record["thread"], origins[0]) if origins else []  # type: ignore[union-attr]
-        for origin in origins[1:]:
-            keys += await ctx.engine.desk.copy_in(record["thread"], origin)  # type: ignore[union-attr]
+        keys: list[str] = []
+        for number in ctx.session.get("recent", "").split():
+            keys += await ctx.engine.desk.copy_in(record["thread"], f"{ctx.address}:{number}")  # type: ignore[union-attr]
         await self._link(ctx.engine, record["ref"], keys)
         await ctx.store.redis.hset(self._rec(record["ref"]), "shared", "1")
         ctx.changes["recent"] = ""

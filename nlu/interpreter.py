@@ -27,27 +27,6 @@ class Parse:
     danger: bool = False  # a safety phrase was found: emergency, whatever the model says
 
 
-def contiguous_weights(agent: object) -> int:
-    """Store linear classifiers' weights column-major, so `X @ coef_.T` stops copying them on every parse.
-
-    scikit-learn computes `safe_sparse_dot(X, coef_.T)`; scipy ravels that transposed (Fortran-ordered)
-    view into a fresh C-ordered copy each call: 29 intents x 110k n-grams, ~25 MB, several ms per message.
-    Column-major weights make the transpose C-contiguous; the arithmetic and the results are identical.
-    Returns how many classifiers were changed (0 when Rasa's internals look different: nothing breaks).
-    """
-    import numpy as np
-
-    runner = getattr(getattr(agent, "processor", None), "graph_runner", None)
-    changed = 0
-    for node in (getattr(runner, "_instantiated_nodes", None) or {}).values():
-        clf = getattr(getattr(node, "_component", None), "clf", None)
-        coef = getattr(clf, "coef_", None)
-        if isinstance(coef, np.ndarray) and coef.ndim == 2 and not coef.flags["F_CONTIGUOUS"]:
-            clf.coef_ = np.asfortranarray(coef)  # type: ignore[union-attr]
-            changed += 1
-    return changed
-
-
 class Interpreter:
     """A loaded NLU model plus the country gazetteer."""
 
@@ -66,7 +45,6 @@ class Interpreter:
         from rasa.core.agent import Agent  # heavy import: TensorFlow and friends
 
         agent = Agent.load(str(model))
-        contiguous_weights(agent)
         root.setLevel(level)  # loading a model sets the root logger to WARNING: keep ours
         root.handlers[:] = handlers
         return cls(agent, Gazetteer(languages))

@@ -37,7 +37,7 @@ from bot.channels.telegram_group import (
 )
 from bot.core import Event, Reply
 from bot.engine import Engine
-from bot.i18n import N_
+from bot.i18n import N_, Catalogs
 
 log = logging.getLogger("avrr.telegram")
 
@@ -140,13 +140,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.error("could not send error message", extra={"error": type(exc).__name__})
 
 
-async def set_commands(application: Application) -> None:
+async def set_commands(bot: Bot, catalogs: Catalogs, default_language: str) -> None:
     """Register the command menu in every language the bot speaks."""
-    engine: Engine = application.bot_data["engine"]
-    for lang in [None, *engine.languages]:
-        _ = engine.catalogs.gettext(lang or engine.settings.default_language)
+    for lang in [None, *catalogs.languages]:
+        _ = catalogs.gettext(lang or default_language)
         commands = [BotCommand(name, _(desc)) for name, desc in COMMANDS]
-        await application.bot.set_my_commands(commands, language_code=lang)
+        await bot.set_my_commands(commands, language_code=lang)
 
 
 def build_application(engine: Engine, token: str, api_base_url: str,
@@ -217,7 +216,7 @@ async def run_polling(engine: Engine, token: str, api_base_url: str, stop: async
     async with application:
         engine.bot_username = engine.bot_username or application.bot.username  # for share links
         attach_desk(engine, application.bot)
-        await set_commands(application)
+        await set_commands(application.bot, engine.catalogs, engine.settings.default_language)
         await application.start()
         await application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
         log.info("telegram polling started", extra={"mode": "polling"})

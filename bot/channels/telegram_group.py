@@ -144,15 +144,22 @@ def _keys(message: Message) -> list[str]:
     return keys
 
 
-async def on_desk_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A message in the counsellors' group: relayed when it is in a handoff's thread, ignored otherwise."""
+async def _thread_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Engine, Handoff, Message, str] | None:
+    """The handoff a group message belongs to (with what is needed to act on it), or None."""
     engine: Engine = context.application.bot_data["engine"]
     message, handoff = update.effective_message, _handoff(engine)
     if message is None or handoff is None:
-        return
+        return None
     ref = await handoff.find(engine, _keys(message))
-    if ref is None:
+    return (engine, handoff, message, ref) if ref else None
+
+
+async def on_desk_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message in the counsellors' group: relayed when it is in a handoff's thread, ignored otherwise."""
+    found = await _thread_of(update, context)
+    if found is None:
         return  # ordinary talk in the group
+    engine, handoff, message, ref = found
     who = await counsellor(update, context, engine)
     if who is None:
         await message.reply_text("Only the office's counsellors can answer people through the bot.")
@@ -167,17 +174,15 @@ async def on_desk_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def on_desk_close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/close in a handoff's thread ends it."""
-    engine: Engine = context.application.bot_data["engine"]
-    message, handoff = update.effective_message, _handoff(engine)
-    if message is None or handoff is None:
+    found = await _thread_of(update, context)
+    if found is None:
         return
-    ref = await handoff.find(engine, _keys(message))
+    engine, handoff, message, ref = found
     who = await counsellor(update, context, engine)
-    if ref and who:
-        if not await handoff.close_from_desk(engine, ref, who):
-            await message.reply_text(f"#{ref} is already closed.")
-    elif ref:
+    if who is None:
         await message.reply_text("Only the office's counsellors can close a chat.")
+    elif not await handoff.close_from_desk(engine, ref, who):
+        await message.reply_text(f"#{ref} is already closed.")
 
 
 async def on_desk_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -30,12 +30,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, Update
 from telegram.ext import Application
 
 from bot import logs
 from bot.channels.limits import RedisRateLimiter
-from bot.channels.telegram import COMMANDS, build_application, outbox_loop
+from bot.channels.telegram import build_application, outbox_loop, set_commands
 from bot.channels.telegram_group import attach_desk
 from bot.config import ConfigError, Settings, load_settings
 from bot.engine import Engine
@@ -226,10 +226,7 @@ async def set_webhook(settings: Settings, drop_pending: bool = False) -> dict[st
                               allowed_updates=list(ALLOWED_UPDATES),
                               max_connections=settings.webhook_max_connections,
                               drop_pending_updates=drop_pending)
-        catalogs = Catalogs(settings.locales_dir)
-        for lang in [None, *catalogs.languages]:
-            _ = catalogs.gettext(lang or settings.default_language)
-            await bot.set_my_commands([BotCommand(name, _(desc)) for name, desc in COMMANDS], language_code=lang)
+        await set_commands(bot, Catalogs(settings.locales_dir), settings.default_language)
         return await webhook_info(settings, bot)
 
 

@@ -18,8 +18,11 @@ class SafetyPhrases:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         self.phrases = {tuple(normalize(str(p)).split()) for phrases in data.values() for p in phrases or []}
         self.phrases.discard(())
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}  # first word -> phrases: one lookup per word
+        for phrase in self.phrases:
+            self._by_first.setdefault(phrase[0], []).append(phrase)
 
     def found(self, normalized_text: str) -> bool:
         """True when the message contains any safety phrase, in any language."""
-        tokens = normalized_text.split()
-        return any(tokens[i : i + len(p)] == list(p) for p in self.phrases for i in range(len(tokens) - len(p) + 1))
+        tokens = tuple(normalized_text.split())
+        return any(tokens[i : i + len(p)] == p for i, t in enumerate(tokens) for p in self._by_first.get(t, ()))

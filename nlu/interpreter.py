@@ -35,6 +35,7 @@ class _Model:
 
     runner: Any  # rasa.engine.runner.interface.GraphRunner
     target: str
+    storage: tempfile.TemporaryDirectory[str]  # the unpacked components, kept as long as the graph
 
     def parse(self, text: str) -> dict[str, Any]:
         """Run the graph on one (normalised) message: Rasa's parse data (intent, intent_ranking)."""
@@ -65,12 +66,12 @@ class Interpreter:
         from rasa.engine.runner.dask import DaskGraphRunner
         from rasa.engine.storage.local_model_storage import LocalModelStorage
 
-        with tempfile.TemporaryDirectory(prefix="avrr-nlu-") as unpacked:  # eager nodes load here
-            metadata, runner = load_predict_graph_runner(Path(unpacked), Path(model), LocalModelStorage,
-                                                         DaskGraphRunner)
+        storage = tempfile.TemporaryDirectory(prefix="avrr-nlu-")  # removed with the interpreter
+        metadata, runner = load_predict_graph_runner(Path(storage.name), Path(model), LocalModelStorage,
+                                                     DaskGraphRunner)
         root.setLevel(level)  # Rasa sets the root logger to WARNING: keep ours
         root.handlers[:] = handlers
-        return cls(_Model(runner, metadata.nlu_target), Gazetteer(languages))
+        return cls(_Model(runner, metadata.nlu_target, storage), Gazetteer(languages))
 
     def danger(self, text: str) -> bool:
         """A safety phrase in the message (checked without the model, e.g. during a handoff)."""

@@ -24,7 +24,27 @@ def test_clear_messages_are_recognised(text: str, lang: str) -> None:
     assert (guess.lang, guess.clear, guess.supported) == (lang, True, True)
 
 
-@pytest.mark.parametrize("text", ["ok", "salam", "سلام", "1", "👍", "12:30", "", "   ", "Hi!", "да"])
+@pytest.mark.parametrize("text", [
+    "bdi a7ki ma3 shi 7ada",          # Levantine: I want to talk to someone
+    "3ayez arga3 baladi ezay",        # Egyptian: how do I go back to my country
+    "shu l wad3 bi souria halla2",    # what is the situation in Syria now
+])
+def test_arabizi_is_arabic_not_swahili(text: str) -> None:
+    """langdetect reads Arabic in Latin letters and digits as Swahili or Somali: the person would
+    get answers in a language they never wrote."""
+    guess = L.detect(text, SUPPORTED)
+    assert (guess.lang, guess.clear, guess.supported) == ("ar", True, True)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("i have 2 kids and my wife", "en"),
+    ("nina watoto 3 na mke wangu", "sw"),
+])
+def test_numbers_on_their_own_are_not_arabizi(text: str, lang: str) -> None:
+    assert L.detect(text, SUPPORTED).lang == lang
+
+
+@pytest.mark.parametrize("text", ["ok", "salam", "سلام", "1", "👍", "12:30", "", "   ", "Hi!", "да", "7abibi"])
 def test_short_or_empty_messages_are_never_clear(text: str) -> None:
     assert not L.detect(text, SUPPORTED).clear
 

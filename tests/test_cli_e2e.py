@@ -56,6 +56,34 @@ def test_route_jsonl_prints_one_object_per_line_in_order(redis_server: RedisServ
     assert (rows[5]["lang"], rows[5]["route"]) == ("ru", "human")
 
 
+# Phrased the way people type (misspelled, SMS, Arabizi, dialect, no punctuation); none is a training line.
+VARIED = [
+    ("quiero volver a mi pais quien paga el pasaje", "es", "cost", None),
+    ("necesito hablar con una persona de verdad no con un robot", "es", "human", None),
+    ("скажите пожалуйста что с документами если паспорт потерял", "ru", "documents", None),
+    ("шу вы помогаете после возвращения деньгами", "ru", "reintegration", None),
+    ("bdi a7ki ma3 shi 7ada", "ar", "human", None),
+    ("3ayez arga3 baladi ezay", "ar", "process", None),
+    ("ትኬት ማን ይከፍላል", "am", "cost", None),
+    ("ስለ ኢትዮጵያ ሁኔታ ንገረኝ", "am", "coi", "ET"),
+    ("هزینه بلیط رو کی میده", "fa", "cost", None),
+    ("وضعیت افغانستان الان چطوره امنه؟", "fa", "coi", "AF"),
+    ("nataka kuongea na mtu sio robot", "sw", "human", None),
+    ("polisi watajua nikiomba msaada", "sw", "confidentiality", None),
+    ("mimi ni mkenya hali ya usalama ikoje", "sw", "coi", "KE"),
+    ("je veux rentrer au congo c est sur?", "fr", "coi", None),  # two Congos: the bot asks which
+    ("wat help after retrun", "en", "reintegration", None),
+]
+
+
+def test_route_jsonl_understands_varied_phrasings_in_every_language(redis_server: RedisServer) -> None:
+    result = subprocess.run([AVRR, "route", "--jsonl"], input="\n".join(t for t, *_ in VARIED) + "\n",
+                            capture_output=True, text=True, timeout=300, env=avrr_env(redis_server.url))
+    assert result.returncode == 0, result.stderr[-2000:]
+    got = [(r["text"], r["lang"], r["route"], r["country"]) for r in map(json.loads, result.stdout.splitlines())]
+    assert got == VARIED
+
+
 def test_route_single_message() -> None:
     result = subprocess.run([AVRR, "route", "quelle aide après le retour ?"], capture_output=True, text=True,
                             timeout=300, env=avrr_env("redis://127.0.0.1:1/0"))

@@ -34,6 +34,8 @@ from sklearn.svm import LinearSVC
 
 log = logging.getLogger(__name__)
 
+MODEL_FILE = "ngram_svm_classifier.joblib"
+
 
 def _tfidf(vectorizer: TfidfVectorizer, idf: np.ndarray, texts: list[str]) -> Any:
     """Exactly `vectorizer.transform(texts)`, with the idf weights computed once by the caller:
@@ -44,8 +46,6 @@ def _tfidf(vectorizer: TfidfVectorizer, idf: np.ndarray, texts: list[str]) -> An
         counts.data += 1.0
     counts.data *= idf[counts.indices]
     return normalize(counts, norm=vectorizer.norm, copy=False)
-
-MODEL_FILE = "ngram_svm_classifier.joblib"
 
 
 class NgramSvmClassifier(IntentClassifier, GraphComponent):

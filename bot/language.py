@@ -123,13 +123,15 @@ def detect(text: str, supported: Sequence[str]) -> Guess:
     if not long_enough:  # short Latin messages never set the language (see `choose`): no detection needed
         return Guess()
     latin = [lang for lang in supported if lang not in _SCRIPT_LANGUAGES]
+    anywhere = _langdetect(text)
+    if anywhere and anywhere[0][0] not in supported and anywhere[0][1] >= 0.99:
+        return Guess(anywhere[0][0], True, False)
+    if anywhere and anywhere[0][0] in latin and anywhere[0][1] >= 0.9:
+        return result(anywhere[0][0])  # already clear and ours: the restricted run (~4 ms) would agree
     ranked = _langdetect(text, only=latin)
     if not ranked:
         return Guess()
     best, prob = ranked[0]
-    anywhere = _langdetect(text)
-    if anywhere and anywhere[0][0] not in supported and anywhere[0][1] >= 0.99:
-        return Guess(anywhere[0][0], True, False)
     return result(best, prob >= 0.9)
 
 

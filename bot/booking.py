@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from bot import flows
 from bot.core import Reply
 from bot.i18n import N_
-from bot.store import PREFIX
+from bot.store import PREFIX, Store
 
 if TYPE_CHECKING:
     from bot.engine import Context, Engine
@@ -94,9 +94,7 @@ class Slots:
         self._cancel = redis.register_script(CANCEL)
         self._claim = redis.register_script(CLAIM)
 
-    @staticmethod
-    def k(kind: str, ident: str = "") -> str:
-        return f"{PREFIX}:{kind}:{ident}" if ident else f"{PREFIX}:{kind}"
+    k = staticmethod(Store.key)
 
     def _ttl(self, start: dt.datetime, minutes: int, now: dt.datetime) -> int:
         return max(60, int((start - now).total_seconds()) + minutes * 60 + self.retention)

@@ -88,7 +88,8 @@ def _langdetect(text: str, only: Sequence[str] | None = None) -> list[tuple[str,
 def detect(text: str, supported: Sequence[str]) -> Guess:
     """Guess the language of one message."""
     text = clean(text)
-    words = len([w for w in _WORD.findall(text) if not w.isdigit()])
+    tokens = _WORD.findall(text)
+    words = len([w for w in tokens if not w.isdigit()])
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:
         return Guess()
@@ -118,7 +119,7 @@ def detect(text: str, supported: Sequence[str]) -> Guess:
         return result("uk" if chars & _UKRAINIAN else "ru", by_script=True)
     if script == "OTHER":
         return Guess("other", long_enough or len(letters) >= 2, False)
-    if any(_ARABIZI.fullmatch(w) for w in _WORD.findall(text.lower())):
+    if any(_ARABIZI.fullmatch(w.lower()) for w in tokens):
         return result("ar")  # answered in Arabic script, which people who type Arabizi read
     if not long_enough:  # short Latin messages never set the language (see `choose`): no detection needed
         return Guess()

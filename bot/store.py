@@ -24,8 +24,9 @@ class Store:
         self.session_ttl = session_ttl
 
     @staticmethod
-    def key(kind: str, pid: str) -> str:
-        return f"{PREFIX}:{kind}:{pid}"
+    def key(kind: str, ident: str = "") -> str:
+        """`avrr:<kind>:<ident>` (a person's pseudonym, a reference, …), or `avrr:<kind>` for an index."""
+        return f"{PREFIX}:{kind}:{ident}" if ident else f"{PREFIX}:{kind}"
 
     async def load_session(self, pid: str) -> dict[str, str]:
         """The person's session fields, or {} for a new or expired session."""
